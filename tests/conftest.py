@@ -14,7 +14,9 @@ SHARED_TESTDATA = (REPO_ROOT.parent / "shared" / "testdata").resolve()
 def shared_testdata() -> Path:
     """The read-only third-party samples in ../shared/testdata (CIN, SSDA903, identifiers)."""
     if not SHARED_TESTDATA.is_dir():
-        pytest.fail(f"third-party test data not found at {SHARED_TESTDATA}; CI clones it beside main")
+        pytest.fail(
+            f"third-party test data not found at {SHARED_TESTDATA}; CI clones it beside main"
+        )
     return SHARED_TESTDATA
 
 

@@ -1,0 +1,30 @@
+"""The one command-line entry point, ``cpadapter``: wires the command groups together.
+
+Exit codes (adapter.exit_codes): 0 ok, 1 findings, 2 usage or unusable input.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+import click
+
+from adapter.commands.config_cmd import config_group
+from adapter.commands.validate import validate_command
+
+
+def _version() -> str:
+    try:
+        return version("contactpoint-adapter")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0+unknown"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", prog_name="cpadapter")
+def main() -> None:
+    """ContactPoint Adapter: feeds ContactPoint (LDI 1.0) from a local authority's systems."""
+
+
+main.add_command(validate_command)
+main.add_command(config_group)

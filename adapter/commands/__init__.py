@@ -1,0 +1,1 @@
+"""One module per command group of the ``cpadapter`` CLI; :mod:`adapter.cli` wires them."""

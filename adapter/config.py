@@ -1,0 +1,252 @@
+"""config.yaml, parsed once into typed models at the edge.
+
+Everything below this module receives these objects, never raw dicts or environment lookups.
+``${NAME}`` in a string value is replaced from the environment at load time (secrets belong
+there, or in files, never in the YAML); a missing variable is an error naming its YAML path.
+Each problem is reported with its YAML path and line: ``sources[2].options.url (line 31): …``.
+
+Connector-specific settings (``sources[].options``) are validated by the connector's own model,
+found through the registry (:mod:`adapter.registry`) by the source's ``kind``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from adapter import registry
+from ldi.errors import ConfigError
+from ldi.identifiers import is_valid_la_code
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Organisation(_Model):
+    la_code: str = Field(description="DfE LA code of the accountable body (201-938)")
+    name: str = Field(description="Display name; appears in reports, never on the wire")
+
+    @field_validator("la_code")
+    @classmethod
+    def _la_code(cls, value: str) -> str:
+        if not is_valid_la_code(value):
+            raise ValueError("must be a DfE LA code, 3 digits 201-938")
+        return value
+
+
+class StoreConfig(_Model):
+    url: str = Field(
+        default="sqlite:///var/cpadapter.db",
+        description="SQLAlchemy URL of the store (SQLite default; PostgreSQL in production)",
+    )
+    encryption_key_file: Path | None = Field(
+        default=Path("certs/store.key"), description="AES-GCM key for payloads at rest (TA-SEC-02)"
+    )
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Key as base64, normally ${CPADAPTER_STORE_KEY}; wins over the file",
+    )
+    prune_sent_after_days: int = Field(default=30, ge=1)
+
+
+class SourceConfig(_Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$", description="Short name used in commands")
+    kind: str = Field(description="Registered connector, e.g. sql, sftp, localdir, soap")
+    source_system: str = Field(
+        pattern=r"^[A-Z0-9]{3,12}$", description="Source system id issued at accreditation"
+    )
+    mapping: Path | None = Field(default=None, description="Mapping file for this source")
+    schedule: str | None = Field(default=None, description="Cron expression, Europe/London")
+    enabled: bool = True
+    snapshot: Literal["full", "incremental"] = "full"
+    options: BaseModel | dict[str, Any] = Field(
+        default_factory=dict, description="Settings of the connector named by kind"
+    )
+
+    @model_validator(mode="after")
+    def _connector_options(self) -> SourceConfig:
+        if isinstance(self.options, BaseModel):
+            return self
+        connector = registry.load(registry.CONNECTORS, self.kind)
+        typed = connector.config_model.model_validate(self.options)
+        object.__setattr__(self, "options", typed)
+        return self
+
+
+class TlsConfig(_Model):
+    client_certificate: Path = Path("certs/client.pem")
+    client_key: Path = Path("certs/client.key")
+    ca_bundle: Path = Path("certs/ca.pem")
+
+
+class RateConfig(_Model):
+    """Ramp-up: start slow, step up every interval, never above the ceiling (TA-THR-01)."""
+
+    start_per_second: float | None = Field(default=None, gt=0)
+    step_per_second: float = Field(default=0, ge=0)
+    step_interval_seconds: float = Field(default=60, gt=0)
+    ceiling_per_second: float | None = Field(default=None, gt=0)
+
+
+class RetryConfig(_Model):
+    max_attempts: int = Field(default=8, ge=1)
+    initial_backoff_seconds: float = Field(default=1.0, gt=0)
+    max_backoff_seconds: float = Field(default=300.0, gt=0)
+
+
+class DeliveryConfig(_Model):
+    transport: str = Field(default="soap", description="Registered transport: soap or sftp")
+    endpoint: str = Field(default="https://localhost:8443/ldi/v1")
+    tls: TlsConfig = TlsConfig()
+    batch_size: int = Field(default=1000, ge=1, le=1000, description="LDI-TRN-04: at most 1,000")
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    rate: RateConfig = RateConfig()
+    retry: RetryConfig = RetryConfig()
+
+
+class LoggingConfig(_Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "console", "auto"] = Field(
+        default="auto", description="auto: console on a terminal, JSON lines otherwise"
+    )
+
+
+class AdapterConfig(_Model):
+    """The whole of config.yaml."""
+
+    organisation: Organisation
+    store: StoreConfig = StoreConfig()
+    sources: list[SourceConfig] = Field(default_factory=list)
+    delivery: DeliveryConfig = DeliveryConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AdapterConfig:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"source name {source.name!r} is used twice")
+            seen.add(source.name)
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        """The source called ``name``; ConfigError listing the names otherwise."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"no source called {name!r} (configured: {known})", code="CFG-NO-SOURCE")
+
+
+# ----- loading, with YAML paths and lines in every error -----
+
+
+def _yaml_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """Line (1-based) of the deepest YAML node that ``loc`` reaches."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if part < len(node.value) else None
+        else:
+            node = None
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _substitute(value: Any, path: tuple[int | str, ...], problems: list[str]) -> Any:
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            found = os.environ.get(name)
+            if found is None:
+                problems.append(f"{_yaml_path(path)}: environment variable {name} is not set")
+                return ""
+            return found
+
+        return _ENV_REF.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, (*path, k), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, (*path, i), problems) for i, v in enumerate(value)]
+    return value
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    # pydantic adds validator/union branch names to locations; keep the YAML keys only.
+    return tuple(
+        p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
+    )
+
+
+def config_problems(path: Path) -> tuple[AdapterConfig | None, list[str]]:
+    """Load ``path``; return the config (or None) and every problem as 'yaml.path (line N): …'."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [f"{path}: cannot read ({exc.__class__.__name__})"]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        return None, [f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]
+    if not isinstance(raw, dict):
+        return None, [f"{path}: the top level must be a mapping"]
+    problems: list[str] = []
+    raw = _substitute(raw, (), problems)
+    if problems:
+        return None, problems
+    try:
+        return AdapterConfig.model_validate(raw, context={"base": path.parent}), []
+    except ValidationError as exc:
+        out = []
+        for error in exc.errors(include_input=False):
+            loc = _clean_loc(tuple(error["loc"]))
+            line = _line_of(node, loc)
+            where = f"{_yaml_path(loc)} (line {line})" if line else _yaml_path(loc)
+            out.append(f"{where}: {error['msg']}")
+        return None, out
+    except ConfigError as exc:
+        return None, [str(exc.message)]
+
+
+def load_config(path: Path) -> AdapterConfig:
+    """Load and validate ``path``; ConfigError listing every problem otherwise."""
+    config, problems = config_problems(path)
+    if config is None:
+        raise ConfigError("; ".join(problems), location=str(path))
+    return config
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of config.yaml, for editor completion."""
+    return AdapterConfig.model_json_schema()
