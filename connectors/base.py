@@ -1,0 +1,106 @@
+"""What every connector is: the extension point between local systems and the mappings.
+
+A connector streams :class:`SourceRecord` s, one per child, each with everything the source holds
+about that child (the child's own fields and its related rows: carers, schools, involvements,
+CAF), a change marker and its provenance. Mappings consume these and nothing else, so a new
+connector touches one new module and one entry-point line in ``pyproject.toml``
+(group ``cpadapter.connectors``).
+
+Streaming is the rule: ``read`` is a generator and must not hold the source in memory.
+A unit that cannot be read (a malformed file) is reported to the :class:`ReadReport` and set
+aside; it never stops the rest of the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a record came from, precise enough for the owning team to fix it at source."""
+
+    origin: str  # a file name, or a table/query name
+    locator: str  # "line 12", "element Child[3]", "pk=1234"
+
+    def __str__(self) -> str:
+        return f"{self.origin} {self.locator}"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """Everything one source holds about one child, as raw source fields."""
+
+    key: str  # stable source key of the child (becomes SourceRecordId after mapping)
+    fields: Mapping[str, Any]
+    related: Mapping[str, Sequence[Mapping[str, Any]]]  # e.g. {"carers": [...], "schools": [...]}
+    change_marker: str  # last-modified value, or a content hash when the source has none
+    provenance: Provenance
+    deleted: bool = False  # flagged deleted/closed by an incremental source (TA-DLT-03)
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A unit set aside with its reason (code + message naming the file and line/element)."""
+
+    origin: str
+    code: str
+    reason: str
+    moved_to: Path | None = None
+
+
+@dataclass
+class ReadReport:
+    """Collects what a read set aside; the pipeline reports it beside the records."""
+
+    quarantined: list[Quarantined] = field(default_factory=list)
+    units_read: int = 0  # files, pages or queries completed
+
+    def quarantine(self, item: Quarantined) -> None:
+        self.quarantined.append(item)
+
+
+class ConnectorConfig(BaseModel):
+    """Base of every connector's own settings model (``sources[].options`` in config.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorContext:
+    """What the adapter hands a connector besides its settings."""
+
+    source_name: str
+    state_dir: Path  # private working directory (processed-file hashes, downloads)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A source of :class:`SourceRecord` s. Implementations: one module in ``connectors/``."""
+
+    config_model: ClassVar[type[ConnectorConfig]]
+
+    def read(self, report: ReadReport, *, since: str | None = None) -> Iterator[SourceRecord]:
+        """Stream every record (or those changed after watermark ``since``)."""
+        ...
+
+    def sample(self, limit: int) -> list[SourceRecord]:
+        """Connect and read up to ``limit`` records without side effects (archiving etc.)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; idempotent."""
+        ...
+
+
+class ConnectorFactory(Protocol):
+    """The registered object: builds a connector from its typed settings."""
+
+    config_model: type[ConnectorConfig]
+
+    def __call__(self, config: Any, context: ConnectorContext) -> Connector: ...
