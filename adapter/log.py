@@ -133,4 +133,4 @@ def configure_logging(
 
 def get_logger(name: str) -> Any:
     """A bound structlog logger tagged with the module name."""
-    return structlog.get_logger(logger=name)
+    return structlog.get_logger().bind(logger=name)

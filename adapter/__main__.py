@@ -1,0 +1,5 @@
+"""``python -m adapter`` is ``cpadapter``."""
+
+from adapter.cli import main
+
+main()
