@@ -236,6 +236,16 @@ def test_br04_shielded_record_with_permitted_items_only() -> None:
         ),
         (
             {
+                "educational_settings": [
+                    EducationalSetting(
+                        laestab="8912001", urn="12345", name="School", start_date=date(2020, 9, 1)
+                    )
+                ]
+            },
+            "Record[1]/EducationalSetting[1]/URN",
+        ),
+        (
+            {
                 "primary_medical_practitioner": PrimaryMedicalPractitioner(
                     ods_code="c84001", practice_name="Surgery"
                 )
