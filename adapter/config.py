@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -22,12 +22,14 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    SkipValidation,
     ValidationError,
     field_validator,
     model_validator,
 )
 
 from adapter import registry
+from adapter.yaml_locations import located, yaml_path
 from ldi.errors import ConfigError
 from ldi.identifiers import is_valid_la_code
 
@@ -63,6 +65,9 @@ class StoreConfig(_Model):
         description="Key as base64, normally ${CPADAPTER_STORE_KEY}; wins over the file",
     )
     prune_sent_after_days: int = Field(default=30, ge=1)
+    busy_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="SQLite: how long a writer waits for the lock"
+    )
 
 
 class SourceConfig(_Model):
@@ -75,7 +80,8 @@ class SourceConfig(_Model):
     schedule: str | None = Field(default=None, description="Cron expression, Europe/London")
     enabled: bool = True
     snapshot: Literal["full", "incremental"] = "full"
-    options: BaseModel | dict[str, Any] = Field(
+    # SkipValidation: pydantic would otherwise turn the dict into an empty bare BaseModel.
+    options: Annotated[BaseModel | dict[str, Any], SkipValidation] = Field(
         default_factory=dict, description="Settings of the connector named by kind"
     )
 
@@ -84,7 +90,15 @@ class SourceConfig(_Model):
         if isinstance(self.options, BaseModel):
             return self
         connector = registry.load(registry.CONNECTORS, self.kind)
-        typed = connector.config_model.model_validate(self.options)
+        try:
+            typed = connector.config_model.model_validate(self.options)
+        except ValidationError as exc:  # one line per problem, never the (secret) input
+            raise ValueError(
+                "; ".join(
+                    "options" + "".join(f".{part}" for part in e["loc"]) + f": {e['msg']}"
+                    for e in exc.errors(include_input=False)
+                )
+            ) from None
         object.__setattr__(self, "options", typed)
         return self
 
@@ -110,6 +124,20 @@ class RetryConfig(_Model):
     max_backoff_seconds: float = Field(default=300.0, gt=0)
 
 
+class SftpConfig(_Model):
+    """LDI-TRN-10…12: SFTP bulk transport, public-key login, pinned host key."""
+
+    host: str = Field(default="localhost")
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str = Field(default="cpadapter")
+    key_file: Path = Field(default=Path("certs/sftp_client_key"), description="Private key")
+    known_hosts: Path = Field(
+        default=Path("certs/known_hosts"), description="Pinned host key (LDI-TRN-10)"
+    )
+    remote_dir: str = Field(default=".", description="Folder holding inbound/ and outbound/")
+    batch_size: int = Field(default=10_000, ge=1, le=50_000, description="LDI-TRN-11: ≤ 50,000")
+
+
 class DeliveryConfig(_Model):
     transport: str = Field(default="soap", description="Registered transport: soap or sftp")
     endpoint: str = Field(default="https://localhost:8443/ldi/v1")
@@ -118,6 +146,18 @@ class DeliveryConfig(_Model):
     timeout_seconds: float = Field(default=30.0, gt=0)
     rate: RateConfig = RateConfig()
     retry: RetryConfig = RetryConfig()
+    poll_interval_seconds: float = Field(
+        default=1.0, gt=0, description="Wait between GetBatchOutcome polls of a Pending batch"
+    )
+    lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="A worker's claim on a batch; expired claims are taken over",
+    )
+    max_open_batches: int = Field(
+        default=16, ge=1, description="Batches at the hub awaiting an outcome before forming more"
+    )
+    sftp: SftpConfig = SftpConfig()
 
 
 class LoggingConfig(_Model):
@@ -157,29 +197,6 @@ class AdapterConfig(_Model):
 # ----- loading, with YAML paths and lines in every error -----
 
 
-def _yaml_path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """Line (1-based) of the deepest YAML node that ``loc`` reaches."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            node = node.value[part] if part < len(node.value) else None
-        else:
-            node = None
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-    return line
-
-
 def _substitute(value: Any, path: tuple[int | str, ...], problems: list[str]) -> Any:
     if isinstance(value, str):
 
@@ -187,7 +204,7 @@ def _substitute(value: Any, path: tuple[int | str, ...], problems: list[str]) ->
             name = match.group(1)
             found = os.environ.get(name)
             if found is None:
-                problems.append(f"{_yaml_path(path)}: environment variable {name} is not set")
+                problems.append(f"{yaml_path(path)}: environment variable {name} is not set")
                 return ""
             return found
 
@@ -197,13 +214,6 @@ def _substitute(value: Any, path: tuple[int | str, ...], problems: list[str]) ->
     if isinstance(value, list):
         return [_substitute(v, (*path, i), problems) for i, v in enumerate(value)]
     return value
-
-
-def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    # pydantic adds validator/union branch names to locations; keep the YAML keys only.
-    return tuple(
-        p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
-    )
 
 
 def config_problems(path: Path) -> tuple[AdapterConfig | None, list[str]]:
@@ -228,13 +238,7 @@ def config_problems(path: Path) -> tuple[AdapterConfig | None, list[str]]:
     try:
         return AdapterConfig.model_validate(raw, context={"base": path.parent}), []
     except ValidationError as exc:
-        out = []
-        for error in exc.errors(include_input=False):
-            loc = _clean_loc(tuple(error["loc"]))
-            line = _line_of(node, loc)
-            where = f"{_yaml_path(loc)} (line {line})" if line else _yaml_path(loc)
-            out.append(f"{where}: {error['msg']}")
-        return None, out
+        return None, [located(node, e["loc"], e["msg"]) for e in exc.errors(include_input=False)]
     except ConfigError as exc:
         return None, [str(exc.message)]
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fixtures.databases"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_TESTDATA = (REPO_ROOT.parent / "shared" / "testdata").resolve()
 
