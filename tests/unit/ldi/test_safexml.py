@@ -76,3 +76,18 @@ def test_streaming_refuses_a_dtd(tmp_path: Path) -> None:
     path.write_bytes(XXE)
     with pytest.raises(UnsafeXml):
         next(iter_elements(path, "r", source="x.xml"))
+
+
+def test_streaming_refuses_a_dtd_even_without_a_matching_element(tmp_path: Path) -> None:
+    """A DTD document holding none of the wanted elements is still refused, not read as empty."""
+    path = tmp_path / "x.xml"
+    path.write_bytes(XXE)
+    with pytest.raises(UnsafeXml):
+        list(iter_elements(path, "Pupil", source="x.xml"))
+
+
+def test_streaming_matches_the_local_name_in_any_namespace(tmp_path: Path) -> None:
+    """Elements are matched by local name with or without a namespace; others are not yielded."""
+    path = tmp_path / "ns.xml"
+    path.write_bytes(b'<r xmlns="urn:a"><c/><x:c xmlns:x="urn:b"/><c xmlns=""/><cc/></r>')
+    assert [e.tag for e in iter_elements(path, "c")] == ["{urn:a}c", "{urn:b}c", "c"]
