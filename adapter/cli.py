@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from adapter.commands.config_cmd import config_group
+from adapter.commands.demo_cmd import demo_group
 from adapter.commands.sources import sources_group
 from adapter.commands.validate import validate_command
 
@@ -30,3 +31,4 @@ def main() -> None:
 main.add_command(validate_command)
 main.add_command(config_group)
 main.add_command(sources_group)
+main.add_command(demo_group)
