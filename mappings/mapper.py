@@ -68,6 +68,7 @@ class _CompiledItem:
     target: str  # XML path, for messages
     fields: tuple[str, ...]
     const: Any
+    join: str | None
     steps: tuple[tuple[Transform, Any], ...]
     field_path: tuple[str, ...]
     repeated: bool
@@ -78,6 +79,7 @@ class _CompiledGroup:
     target: str
     rows: str
     pick: str
+    where: tuple[tuple[str, frozenset[str | None]], ...]
     info: GroupInfo
     items: tuple[_CompiledItem, ...]
 
@@ -93,6 +95,7 @@ def _compile_item(target: str, spec: ItemSpec, info: ItemInfo) -> _CompiledItem:
         target=target,
         fields=spec.source_fields,
         const=spec.const,
+        join=spec.join,
         steps=tuple((resolve(s.name), s.arg) for s in spec.transforms),
         field_path=info.field_path,
         repeated=info.repeated,
@@ -131,7 +134,11 @@ class Mapper:
         items = tuple(
             _compile_item(f"{spec.target}.{t}", s, catalogue[t]) for t, s in spec.items.items()
         )
-        return _CompiledGroup(spec.target, spec.rows, spec.pick, info, items)
+        where = tuple(
+            (name, frozenset(None if v is None else str(v) for v in values))
+            for name, values in spec.where.items()
+        )
+        return _CompiledGroup(spec.target, spec.rows, spec.pick, where, info, items)
 
     # ----- evaluation -----
 
@@ -140,9 +147,11 @@ class Mapper:
             if item.const is not None:
                 return item.const
             if item.repeated:
-                values = [self._apply(item, row.get(f)) for f in item.fields]
+                values = [
+                    self._apply(item, raw) for f in item.fields for raw in _as_list(_lookup(row, f))
+                ]
                 return [v for v in values if v is not None] or None
-            raw = next((row.get(f) for f in item.fields if _present(row.get(f))), None)
+            raw = next((v for f in item.fields if _present(v := _lookup(row, f))), None)
             return self._apply(item, raw)
         except TransformError as exc:
             build.breaches.append(
@@ -193,6 +202,8 @@ class Mapper:
         rows: Sequence[Mapping[str, Any]] = (
             [source.fields] if group.rows == SELF_ROWS else source.related.get(group.rows, ())
         )
+        if group.where:
+            rows = [r for r in rows if _row_matches(r, group.where)]
         if group.pick == "first":
             rows = rows[:1]
         elif group.pick == "last":
@@ -272,6 +283,32 @@ def _xml_loc(loc: tuple[int | str, ...]) -> str:
         inner = inner_type(info.annotation)[0]
         model = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
     return "/".join(parts)
+
+
+def _lookup(row: Mapping[str, Any], name: str) -> Any:
+    """A field by name; a dotted name not present as such reaches into nested mappings."""
+    if name in row or "." not in name:
+        return row.get(name)
+    value: Any = row
+    for part in name.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _row_matches(
+    row: Mapping[str, Any], where: tuple[tuple[str, frozenset[str | None]], ...]
+) -> bool:
+    for name, allowed in where:
+        value = _lookup(row, name)
+        if (str(value).strip() if _present(value) else None) not in allowed:
+            return False
+    return True
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _present(value: Any) -> bool:

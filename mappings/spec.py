@@ -61,6 +61,10 @@ class ItemSpec(_Spec):
 
     source_fields: tuple[str, ...] = Field(default=(), alias="from")
     const: str | bool | None = None
+    join: str | None = Field(
+        default=None,
+        description="Join every present field with this separator (default: first present wins)",
+    )
     transforms: tuple[TransformStep, ...] = ()
 
     @field_validator("source_fields", mode="before")
@@ -110,6 +114,10 @@ class GroupSpec(_Spec):
     target: str
     rows: str = Field(description="Related-rows key of the source record, or @record")
     pick: Literal["all", "first", "last"] = "all"
+    where: dict[str, list[str | None]] = Field(
+        default_factory=dict,
+        description="Keep only rows whose field holds one of the listed values (null: empty)",
+    )
     items: dict[str, ItemSpec]
 
     def problems(self, at: Location) -> list[tuple[Location, str]]:

@@ -192,7 +192,17 @@ def email(value: Any, _arg: Any, _ctx: TransformContext) -> Any:
     return cleaned if ids.is_valid_email(cleaned) else None
 
 
+def pluck(value: Any, arg: Any, _ctx: TransformContext) -> Any:
+    """From a nested row (e.g. one of a contact's phones) take the field ``arg``."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TransformError("pluck needs a nested row")
+    return value.get(arg)
+
+
 BUILT_IN: dict[str, Transform] = {
+    "pluck": pluck,
     "trim": trim,
     "nfc": nfc,
     "name_case": name_case,

@@ -235,3 +235,108 @@ def test_unknown_transform_is_reported_with_line(tmp_path: Path) -> None:
     _, problems = mapping_problems(path)
     assert len(problems) == 1
     assert "(line 3)" in problems[0] and "unknown transform 'shout'" in problems[0]
+
+
+def _map(
+    spec: dict[str, Any], fields: dict[str, Any], related: dict[str, Any] | None = None
+) -> Any:
+    base = {
+        "source_record_id": {"from": "id"},
+        "items": {
+            "Child.Name.GivenName": {"from": "g"},
+            "Child.Name.FamilyName": {"from": "f"},
+            "Child.BirthDate": {"from": "dob", "transforms": ["date"]},
+            "Child.Gender": {"const": "Female"},
+        },
+    }
+    base["items"].update(spec.pop("items", {}))
+    base.update(spec)
+    row = {"id": "1", "g": "Ann", "f": "Lee", "dob": "2015-01-01", **fields}
+    return Mapper(MappingSpec.model_validate(base)).map(
+        SourceRecord("1", row, related or {}, "m", Provenance("t", "k"))
+    )
+
+
+def test_join_concatenates_present_fields() -> None:
+    """join: builds one item from several fields, skipping the empty ones."""
+    spec = {
+        "groups": [
+            {
+                "target": "Involvement",
+                "rows": "inv",
+                "items": {
+                    "ServiceType": {"const": "SocialCare"},
+                    "PractitionerName": {"from": ["first", "middle", "last"], "join": " "},
+                    "StartDate": {"from": "start", "transforms": ["date"]},
+                    "LeadProfessional": {"const": False},
+                    "Sensitive": {"const": False},
+                },
+            }
+        ]
+    }
+    inv = [{"first": "Sam", "middle": None, "last": "Patel", "start": "2020-01-01"}]
+    result = _map(spec, {}, {"inv": inv})
+    assert result.record.involvements[0].practitioner_name == "Sam Patel"
+
+
+def test_where_keeps_only_matching_rows() -> None:
+    """A group's where filter keeps rows whose field holds an allowed value (null = empty)."""
+    spec = {
+        "groups": [
+            {
+                "target": "ParentCarer",
+                "rows": "contacts",
+                "where": {"rel": ["PAM", "PAF"], "ended": [None]},
+                "items": {
+                    "Name.FamilyName": {"from": "sn"},
+                    "Relationship": {"const": "Mother"},
+                    "ParentalResponsibility": {"const": True},
+                },
+            }
+        ]
+    }
+    contacts = [
+        {"sn": "Keep", "rel": "PAM", "ended": None},
+        {"sn": "SocialWorker", "rel": "SWR", "ended": None},
+        {"sn": "Ended", "rel": "PAF", "ended": "2020-01-01"},
+    ]
+    result = _map(spec, {}, {"contacts": contacts})
+    assert [c.name.family_name for c in result.record.parent_carers] == ["Keep"]
+
+
+def test_nested_values_and_plucked_lists() -> None:
+    """Dotted names reach into nested rows; pluck takes a field from each row of a list."""
+    spec = {
+        "items": {
+            "Child.Address.Line": {"from": "Address.Line"},
+            "Child.Address.Postcode": {"from": "Address.Postcode", "transforms": ["postcode"]},
+        },
+        "groups": [
+            {
+                "target": "ParentCarer",
+                "rows": "contacts",
+                "items": {
+                    "Name.FamilyName": {"from": "sn"},
+                    "Relationship": {"const": "Father"},
+                    "ParentalResponsibility": {"const": True},
+                    "Telephone": {"from": "Phones", "transforms": [{"pluck": "No"}, "telephone"]},
+                },
+            }
+        ],
+    }
+    fields = {"Address": {"Line": ["1 High St", "Flat 2"], "Postcode": "ng27qp"}}
+    contacts = [{"sn": "Lee", "Phones": [{"No": "0115 496 0000"}, {"No": "07700 900123"}]}]
+    result = _map(spec, fields, {"contacts": contacts})
+    address = result.record.child.address
+    assert (address.lines, address.postcode) == (["1 High St", "Flat 2"], "NG2 7QP")
+    assert result.record.parent_carers[0].telephones == ["0115 496 0000", "07700 900123"]
+
+
+def test_shipped_mapping_files_are_valid(repo_root: Path) -> None:
+    """Every mapping file shipped in mappings/ loads without a problem."""
+    files = sorted((repo_root / "mappings").glob("*.yaml"))
+    assert len(files) >= 6
+    for path in files:
+        spec, problems = mapping_problems(path)
+        assert problems == [], path
+        assert spec is not None
