@@ -151,6 +151,9 @@ class Mapper:
                     self._apply(item, raw) for f in item.fields for raw in _as_list(_lookup(row, f))
                 ]
                 return [v for v in values if v is not None] or None
+            if item.join is not None:
+                parts = [str(v).strip() for f in item.fields if _present(v := _lookup(row, f))]
+                return self._apply(item, item.join.join(parts) if parts else None)
             raw = next((v for f in item.fields if _present(v := _lookup(row, f))), None)
             return self._apply(item, raw)
         except TransformError as exc:
