@@ -9,10 +9,16 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
+from adapter.commands.audit_cmd import audit_group
 from adapter.commands.config_cmd import config_group
+from adapter.commands.db import db_group
+from adapter.commands.deliver import deliver_command
 from adapter.commands.demo_cmd import demo_group
+from adapter.commands.keys import keys_group
+from adapter.commands.outbox import outbox_group
 from adapter.commands.sources import sources_group
 from adapter.commands.validate import validate_command
+from adapter.commands.worklist import worklist_command
 
 
 def _version() -> str:
@@ -31,4 +37,10 @@ def main() -> None:
 main.add_command(validate_command)
 main.add_command(config_group)
 main.add_command(sources_group)
+main.add_command(db_group)
+main.add_command(keys_group)
+main.add_command(deliver_command)
+main.add_command(outbox_group)
+main.add_command(worklist_command)
+main.add_command(audit_group)
 main.add_command(demo_group)

@@ -24,6 +24,7 @@ SAFE_KEYS = frozenset(
         "level",
         "timestamp",
         "logger",
+        "module",
         "batch_id",
         "message_id",
         "source_record_id",
@@ -132,5 +133,9 @@ def configure_logging(
 
 
 def get_logger(name: str) -> Any:
-    """A bound structlog logger tagged with the module name."""
-    return structlog.get_logger().bind(logger=name)
+    """A lazy structlog logger tagged with the module name.
+
+    Lazy on purpose: modules call this at import time, before :func:`configure_logging` runs,
+    and a logger resolved then would keep structlog's defaults (no redaction, stdout).
+    """
+    return structlog.get_logger(module=name)

@@ -40,3 +40,17 @@ def test_unknown_keys_never_pass(key: str, value: str) -> None:
     result = redact_personal_data(None, "info", event)
     if key not in SAFE_KEYS:
         assert result[key] == REDACTED
+
+
+def test_logger_created_before_configuration_follows_it() -> None:
+    """A module-level logger made before configure_logging still redacts and writes JSON."""
+    import structlog
+
+    structlog.reset_defaults()
+    early = get_logger("early.module")
+    out = io.StringIO()
+    configure_logging(fmt="json", stream=out)
+    early.info("late.event", count=2, surname="Smith")
+    line = json.loads(out.getvalue())
+    assert line["module"] == "early.module"
+    assert line["surname"] == REDACTED

@@ -1,0 +1,1 @@
+"""Ways of getting a batch to the hub, behind one interface (:mod:`outbox.transports.base`)."""
