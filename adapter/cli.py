@@ -16,6 +16,7 @@ from adapter.commands.deliver import deliver_command
 from adapter.commands.demo_cmd import demo_group
 from adapter.commands.keys import keys_group
 from adapter.commands.outbox import outbox_group
+from adapter.commands.run_cmd import held_command, preview_command, run_command
 from adapter.commands.sources import sources_group
 from adapter.commands.validate import validate_command
 from adapter.commands.worklist import worklist_command
@@ -44,3 +45,6 @@ main.add_command(outbox_group)
 main.add_command(worklist_command)
 main.add_command(audit_group)
 main.add_command(demo_group)
+main.add_command(run_command)
+main.add_command(preview_command)
+main.add_command(held_command)

@@ -178,11 +178,17 @@ class AdapterConfig(_Model):
 
     @model_validator(mode="after")
     def _unique_names(self) -> AdapterConfig:
-        seen: set[str] = set()
+        names: set[str] = set()
+        systems: set[str] = set()
         for source in self.sources:
-            if source.name in seen:
+            if source.name in names:
                 raise ValueError(f"source name {source.name!r} is used twice")
-            seen.add(source.name)
+            # The delta state and withdrawals are per source system: two sources sharing one
+            # would withdraw each other's records.
+            if source.source_system in systems:
+                raise ValueError(f"source system {source.source_system!r} is used twice")
+            names.add(source.name)
+            systems.add(source.source_system)
         return self
 
     def source(self, name: str) -> SourceConfig:

@@ -184,6 +184,41 @@ worklist = Table(
     Index("ix_worklist_record", "source_system", "source_record_id"),
 )
 
+#: Records the policy gate held back (or excluded), per source record, with rule ids and where
+#: the record came from (file + line, or table + key), so the owning team can fix it at source.
+#: Never personal data: breaches carry rule, path and message only.
+held_records = Table(
+    "held_records",
+    metadata,
+    Column("source_system", String(12), primary_key=True),
+    Column("source_record_id", String(64), primary_key=True),
+    Column("source", String(40), nullable=False),
+    Column("rules", String(200), nullable=False),
+    Column("breaches", Text, nullable=False),
+    Column("provenance", String(300), nullable=False),
+    Column("first_held_at", UtcDateTime, nullable=False),
+    Column("last_held_at", UtcDateTime, nullable=False),
+    Column("run_id", String(36), nullable=False),
+    Index("ix_held_records_source", "source"),
+)
+
+#: One row per feed run of a source: its counts, its result and the watermark it reached.
+source_runs = Table(
+    "source_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("source", String(40), nullable=False),
+    Column("source_system", String(12), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("status", String(12), nullable=False),
+    Column("counts", Text, nullable=False),
+    Column("watermark", String(64), nullable=True),
+    Column("error_code", String(40), nullable=True),
+    Column("error_message", String(500), nullable=True),
+    Index("ix_source_runs_source", "source", "started_at"),
+)
+
 #: Append-only, hash-chained audit trail (ids only, never personal data).
 audit_log = Table(
     "audit_log",

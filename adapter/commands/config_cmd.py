@@ -9,6 +9,7 @@ import click
 
 from adapter.config import config_problems, json_schema
 from adapter.exit_codes import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE
+from adapter.mapping_files import mapping_problems
 
 
 @click.group("config")
@@ -34,6 +35,18 @@ def check_command(config_path: Path) -> None:
     if config is None:
         for problem in problems:
             click.echo(f"{config_path}: {problem}")
+        raise SystemExit(EXIT_FINDINGS)
+    base = config_path.resolve().parent
+    mapping_findings = []
+    for index, source in enumerate(config.sources):
+        if source.mapping is None:
+            mapping_findings.append(f"{config_path}: sources[{index}].mapping: no mapping file")
+            continue
+        path = source.mapping if source.mapping.is_absolute() else base / source.mapping
+        mapping_findings.extend(mapping_problems(path)[1])
+    if mapping_findings:
+        for finding in mapping_findings:
+            click.echo(finding)
         raise SystemExit(EXIT_FINDINGS)
     click.echo(
         f"{config_path}: OK (LA {config.organisation.la_code}, {len(config.sources)} sources, "

@@ -22,7 +22,7 @@ from adapter.config import AdapterConfig
 from adapter.exit_codes import EXIT_FINDINGS, EXIT_OK
 from ldi.errors import ConfigError, StoreError
 from outbox import audit
-from outbox.delivery import Worker, WorkerHalted, worker_id
+from outbox.delivery import RunSummary, Worker, WorkerHalted, worker_id
 from outbox.pacing import Pacer
 from outbox.service import Outbox
 from outbox.transports.base import open_transport
@@ -41,6 +41,48 @@ def _record_config(outbox: Outbox, config: AdapterConfig, actor: str) -> None:
         if last and last[0]["details"] == {"digest": digest}:
             return
         audit.append(conn, audit.AuditKind.CONFIG, "config", {"digest": digest}, actor=actor)
+
+
+def deliver_until(
+    config: AdapterConfig,
+    outbox: Outbox,
+    *,
+    owner: str,
+    until_empty: bool,
+    stop: threading.Event,
+    rate_share: float = 1.0,
+) -> RunSummary:
+    """Run one delivery worker in this process (``deliver``, ``run --deliver``, the demo).
+
+    Raises WorkerHalted (the hub refused us: TLS, host key), StoreError or ConfigError.
+    """
+    transport = open_transport(config.delivery, base=outbox.base)
+    batch_size = (
+        config.delivery.sftp.batch_size
+        if config.delivery.transport == "sftp"
+        else config.delivery.batch_size
+    )
+    lock: AbstractContextManager[None] = (
+        sole_worker_lock(Path(str(outbox.engine.url.database))) if outbox.sqlite else nullcontext()
+    )
+    try:
+        with lock:
+            _record_config(outbox, config, owner)
+            worker = Worker(
+                outbox.engine,
+                outbox.keys,
+                transport,
+                la_code=config.organisation.la_code,
+                delivery=config.delivery,
+                batch_size=batch_size,
+                pacer=Pacer(config.delivery.rate, share=rate_share),
+                owner=owner,
+                exclusive=outbox.sqlite,
+                prune_after_days=config.store.prune_sent_after_days,
+            )
+            return worker.run(until_empty=until_empty, stop=stop)
+    finally:
+        transport.close()
 
 
 @click.command("deliver")
@@ -82,7 +124,6 @@ def deliver_command(
             arguments += ["--json"] if as_json else []
             outbox.close()
             raise SystemExit(spawn_workers(workers, arguments))
-        owner = worker_id()
         stop = threading.Event()
 
         def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -90,45 +131,22 @@ def deliver_command(
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        owner = worker_id()
         try:
-            transport = open_transport(config.delivery, base=outbox.base)
-        except ConfigError as exc:
-            fail(str(exc), as_json=as_json)
-            return
-        batch_size = (
-            config.delivery.sftp.batch_size
-            if config.delivery.transport == "sftp"
-            else config.delivery.batch_size
-        )
-        lock: AbstractContextManager[None] = (
-            sole_worker_lock(Path(str(outbox.engine.url.database)))
-            if outbox.sqlite
-            else nullcontext()
-        )
-        try:
-            with lock:
-                _record_config(outbox, config, owner)
-                worker = Worker(
-                    outbox.engine,
-                    outbox.keys,
-                    transport,
-                    la_code=config.organisation.la_code,
-                    delivery=config.delivery,
-                    batch_size=batch_size,
-                    pacer=Pacer(config.delivery.rate, share=rate_share),
-                    owner=owner,
-                    exclusive=outbox.sqlite,
-                    prune_after_days=config.store.prune_sent_after_days,
-                )
-                summary = worker.run(until_empty=until_empty, stop=stop)
+            summary = deliver_until(
+                config,
+                outbox,
+                owner=owner,
+                until_empty=until_empty,
+                stop=stop,
+                rate_share=rate_share,
+            )
         except WorkerHalted as exc:
             fail(f"deliver: halted: {exc}", EXIT_FINDINGS, as_json=as_json)
             return
-        except StoreError as exc:
+        except (StoreError, ConfigError) as exc:
             fail(str(exc), as_json=as_json)
             return
-        finally:
-            transport.close()
     data = {
         "worker": owner,
         "batches_submitted": summary.batches_submitted,

@@ -12,6 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from adapter.cli import main
+from outbox import migrations
 from adapter.config import load_config
 from outbox.entries import enqueue
 from outbox.service import open_outbox
@@ -46,7 +47,7 @@ def test_db_upgrade_creates_store_and_key(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     code, out = run("db", "upgrade", "--config", str(config), "--json")
     assert code == 0, out
-    assert json.loads(out)["to"] == "0001"
+    assert json.loads(out)["to"] == migrations.head()
     assert (tmp_path / "certs" / "store.key").stat().st_mode & 0o077 == 0
     assert run("db", "current", "--config", str(config))[0] == 0
 
