@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from adapter.commands.audit_cmd import audit_group
+from adapter.commands.certs import certs_group
 from adapter.commands.config_cmd import config_group
 from adapter.commands.db import db_group
 from adapter.commands.deliver import deliver_command
@@ -20,6 +21,7 @@ from adapter.commands.run_cmd import held_command, preview_command, run_command
 from adapter.commands.sources import sources_group
 from adapter.commands.validate import validate_command
 from adapter.commands.worklist import worklist_command
+from hub.cli import hub_group
 
 
 def _version() -> str:
@@ -38,6 +40,8 @@ def main() -> None:
 main.add_command(validate_command)
 main.add_command(config_group)
 main.add_command(sources_group)
+main.add_command(certs_group)
+main.add_command(hub_group)
 main.add_command(db_group)
 main.add_command(keys_group)
 main.add_command(deliver_command)

@@ -7,6 +7,7 @@ The same steps, in the same order, serve ``cpadapter validate`` and the referenc
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -40,12 +41,16 @@ class BatchCheck:
         return sum(1 for b in self.breaches if b)
 
 
-def _nfc_errors(tree: etree._ElementTree) -> list[SchemaErrorItem]:
+def _nfc_errors(root: etree._Element) -> list[SchemaErrorItem]:
     """LDI-MSG-02 for what the XSD cannot see: text that is not NFC (values never quoted)."""
     errors = []
-    for element in tree.iter():
+    is_nfc = unicodedata.is_normalized
+    for element in root.iter():
         for value in (element.text, *element.attrib.values()):
-            if value and value.strip() and text_problem(value.strip()) == "text is not Unicode NFC":
+            # NFC is checked first (fast, in C); the full text rule only runs on a suspect value.
+            if not value or is_nfc("NFC", value):
+                continue
+            if value.strip() and text_problem(value.strip()) == "text is not Unicode NFC":
                 name = etree.QName(element).localname
                 errors.append(
                     SchemaErrorItem(
@@ -57,6 +62,7 @@ def _nfc_errors(tree: etree._ElementTree) -> list[SchemaErrorItem]:
     return errors
 
 
+_RECORD = "{" + NAMESPACE + "}Record"
 _ELEMENT_NAME = re.compile(r"Element '([^']+)'")
 
 
@@ -80,18 +86,56 @@ def check_document(
 ) -> BatchCheck:
     """Parse (refusing unsafe XML, raising InputError), validate, then apply BR-01 … BR-08."""
     tree = parse_bytes(data, source=source, max_bytes=max_bytes)
-    root = tree.getroot()
-    count = sum(1 for _ in root.iterchildren("{" + NAMESPACE + "}Record"))
-    errors = validate_tree(tree)
-    if not errors:
-        errors = _nfc_errors(tree)
+    return check_element(tree.getroot(), data)
+
+
+def count_records(root: etree._Element) -> int:
+    """Number of ``Record`` children of a ``SubmissionBatch`` element (size limits, LDI-TRN-04)."""
+    return sum(1 for _ in root.iterchildren(_RECORD))
+
+
+def check_element(root: etree._Element, data: bytes | None = None) -> BatchCheck:
+    """Validate an already-parsed ``SubmissionBatch`` element, then apply BR-01 … BR-08.
+
+    The same steps as :func:`check_document`, for a caller that parsed the document itself
+    (the hub finds the batch inside a SOAP envelope). ``data`` is the parsed bytes, used only to
+    locate error columns; line numbers are those of the enclosing document.
+    """
+    count = count_records(root)
+    errors = schema_errors(root, data)
     if errors:
-        return BatchCheck(record_count=count, schema_errors=_with_columns(data, errors))
+        return BatchCheck(record_count=count, schema_errors=errors)
+    return check_validated(root, count)
+
+
+def schema_errors(root: etree._Element, data: bytes | None = None) -> list[SchemaErrorItem]:
+    """The XSD, then LDI-MSG-02's NFC rule: every error with line and column, values redacted.
+
+    The first half of :func:`check_element`, for a caller that must answer schema errors at
+    once but may build the models later (the hub accepts a batch, then processes it).
+    """
+    errors = validate_tree(root if root.getparent() is not None else root.getroottree())
+    if not errors:
+        errors = _nfc_errors(root)
+    if errors and data is not None:
+        return _with_columns(data, errors)
+    return errors
+
+
+def check_validated(root: etree._Element, count: int | None = None) -> BatchCheck:
+    """Models and BR-01 … BR-08 for an element that :func:`schema_errors` found valid.
+
+    The XSD and the NFC check already enforced LDI-MSG-01/02/03 on every value, so the rules
+    run without their per-value text checks (see :func:`ldi.rules.check_record`).
+    """
+    records = count if count is not None else count_records(root)
     try:
         batch = from_element(root, SubmissionBatch)
     except SchemaInvalid as exc:  # the XSD passed, so this is a gap between XSD and models
         return BatchCheck(
-            record_count=count,
+            record_count=records,
             schema_errors=[SchemaErrorItem(exc.line or 0, exc.column or 0, exc.message)],
         )
-    return BatchCheck(record_count=count, batch=batch, breaches=check_batch(batch))
+    return BatchCheck(
+        record_count=records, batch=batch, breaches=check_batch(batch, text_rules=False)
+    )

@@ -124,45 +124,72 @@ def _error(message: str, element: etree._Element) -> SchemaInvalid:
     return SchemaInvalid(message, line=element.sourceline)
 
 
-def _read(element: etree._Element, model: type[LdiModel], path: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _ReadPlan:
+    """Lookup tables for parsing one model, built once per class (parsing is the hub's hot path)."""
+
+    by_attr: dict[str, _FieldPlan]
+    by_tag: dict[str, tuple[int, _FieldPlan, str]]  # Clark tag -> (order, plan, local name)
+
+
+@cache
+def _read_plan(model: type[LdiModel]) -> _ReadPlan:
     plans = _plan(model)
-    by_attr = {p.xml_name: p for p in plans if p.is_attribute}
-    by_tag = {p.tag: (i, p) for i, p in enumerate(plans) if not p.is_attribute}
+    return _ReadPlan(
+        by_attr={p.xml_name: p for p in plans if p.is_attribute},
+        by_tag={p.tag: (i, p, p.xml_name) for i, p in enumerate(plans) if not p.is_attribute},
+    )
+
+
+def _local(element: etree._Element) -> str:
+    """Local name of an element that is not in the plan (only needed for error messages)."""
+    return etree.QName(element).localname
+
+
+def _read(element: etree._Element, model: type[LdiModel], path: str) -> dict[str, Any]:
+    read_plan = _read_plan(model)
+    by_attr, by_tag = read_plan.by_attr, read_plan.by_tag
     data: dict[str, Any] = {}
-    for key, attr_value in element.attrib.items():
+    for key, attr_value in element.items():
         plan = by_attr.get(str(key))
         if plan is None:
             raise _error(
                 f"{path}: attribute {key!r} is not defined by LDI 1.0 (LDI-MSG-01)", element
             )
         data[plan.name] = attr_value
-    if element.text and element.text.strip() and by_tag:
+    text = element.text
+    if text and by_tag and text.strip():
         raise _error(f"{path}: unexpected text content (LDI-MSG-01)", element)
     last_index = -1
     counts: dict[str, int] = {}
     for child in element:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if not isinstance(tag, str):
             continue  # comments and processing instructions carry no data
-        found = by_tag.get(child.tag)
-        local = etree.QName(child).localname
+        found = by_tag.get(tag)
         if found is None:
-            raise _error(f"{path}: element {local!r} is not defined here (LDI-MSG-01)", child)
-        index, plan = found
+            raise _error(
+                f"{path}: element {_local(child)!r} is not defined here (LDI-MSG-01)", child
+            )
+        index, plan, local = found
         if index < last_index:
             raise _error(f"{path}: element {local!r} is out of order (LDI-MSG-01)", child)
         last_index = index
-        counts[local] = counts.get(local, 0) + 1
-        child_path = f"{path}/{local}[{counts[local]}]" if plan.is_list else f"{path}/{local}"
+        if plan.is_list:
+            count = counts[local] = counts.get(local, 0) + 1
+        # Paths are only built where they are needed: for nested models and for errors.
         if plan.model is not None:
+            child_path = f"{path}/{local}[{count}]" if plan.is_list else f"{path}/{local}"
             value: Any = _read(child, plan.model, child_path)
         else:
             if len(child):
-                raise _error(f"{child_path}: unexpected child elements (LDI-MSG-01)", child)
+                where = f"{path}/{local}[{count}]" if plan.is_list else f"{path}/{local}"
+                raise _error(f"{where}: unexpected child elements (LDI-MSG-01)", child)
             value = child.text or ""
         if plan.is_list:
             data.setdefault(plan.name, []).append(value)
         elif plan.name in data:
-            raise _error(f"{child_path}: element repeated (LDI-MSG-01)", child)
+            raise _error(f"{path}/{local}: element repeated (LDI-MSG-01)", child)
         else:
             data[plan.name] = value
     return data

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.databases", "tests.fixtures.sshd"]
+pytest_plugins = ["tests.fixtures.databases", "tests.fixtures.sshd", "tests.fixtures.hub"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_TESTDATA = (REPO_ROOT.parent / "shared" / "testdata").resolve()

@@ -12,8 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from adapter.cli import main
-from outbox import migrations
 from adapter.config import load_config
+from outbox import migrations
 from outbox.entries import enqueue
 from outbox.service import open_outbox
 from tests.unit.outbox.conftest import SOURCE, record
