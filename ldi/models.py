@@ -11,13 +11,30 @@ order, so reordering fields here changes the wire format.
 
 from __future__ import annotations
 
+import types
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Final
+from typing import Annotated, Any, Final, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ldi import SCHEMA_VERSION
+
+
+def field_shape(annotation: Any) -> tuple[Any, bool, bool]:
+    """``(inner type, is_list, is_optional)`` of a model field's annotation.
+
+    The codec, the text rules and the mapping catalogue all walk the models by their fields;
+    this is the one place that knows how ``X | None`` and ``list[X]`` are spelt.
+    """
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        inner, is_list, _ = field_shape(args[0])
+        return inner, is_list, True
+    if origin is list:
+        return get_args(annotation)[0], True, False
+    return annotation, False, False
 
 
 class XmlAttribute:

@@ -11,7 +11,6 @@ BR-09 (hub only) needs the national index and lives in the hub.
 from __future__ import annotations
 
 import re
-import types
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from functools import cache
-from typing import Any, Union, get_args, get_origin
 
 from ldi import identifiers as ids
 from ldi.models import (
@@ -32,6 +30,7 @@ from ldi.models import (
     Record,
     ServiceType,
     SubmissionBatch,
+    field_shape,
 )
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
@@ -295,17 +294,6 @@ class _TextField:
     nested: type[LdiModel] | None  # None: the field holds text
 
 
-def _inner(annotation: Any) -> tuple[Any, bool]:
-    """Strip ``X | None`` and ``list[X]``; return (inner type, is_list)."""
-    origin = get_origin(annotation)
-    if origin in (Union, types.UnionType):
-        inner = [a for a in get_args(annotation) if a is not type(None)]
-        return _inner(inner[0])
-    if origin is list:
-        return get_args(annotation)[0], True
-    return annotation, False
-
-
 @cache
 def _text_plan(model: type[LdiModel]) -> tuple[_TextField, ...]:
     """The fields of ``model`` that hold text or nested models, in declaration order.
@@ -315,7 +303,7 @@ def _text_plan(model: type[LdiModel]) -> tuple[_TextField, ...]:
     """
     fields = []
     for name, info in model.model_fields.items():
-        inner, is_list = _inner(info.annotation)
+        inner, is_list, _ = field_shape(info.annotation)
         if isinstance(inner, type) and issubclass(inner, LdiModel):
             nested: type[LdiModel] | None = inner
         elif inner is str:

@@ -9,19 +9,18 @@ safe to use on documents that have not been through the XSD, and says where a do
 
 from __future__ import annotations
 
-import types
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, TypeVar
 
 from lxml import etree
 from pydantic import ValidationError
 
 from ldi import NAMESPACE
 from ldi.errors import SchemaInvalid
-from ldi.models import LdiModel, XmlAttribute
+from ldi.models import LdiModel, XmlAttribute, field_shape
 
 M = TypeVar("M", bound=LdiModel)
 
@@ -39,22 +38,11 @@ class _FieldPlan:
     model: type[LdiModel] | None
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """Strip ``X | None`` and ``list[X]``; return (inner type, is_list)."""
-    origin = get_origin(annotation)
-    if origin in (Union, types.UnionType):
-        inner = [a for a in get_args(annotation) if a is not type(None)]
-        return _unwrap(inner[0])
-    if origin is list:
-        return get_args(annotation)[0], True
-    return annotation, False
-
-
 @cache
 def _plan(model: type[LdiModel]) -> tuple[_FieldPlan, ...]:
     plans = []
     for name, info in model.model_fields.items():
-        inner, is_list = _unwrap(info.annotation)
+        inner, is_list, _ = field_shape(info.annotation)
         xml_name = info.alias or name
         nested = inner if isinstance(inner, type) and issubclass(inner, LdiModel) else None
         plans.append(

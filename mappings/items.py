@@ -8,12 +8,10 @@ define: case information has nowhere to go.
 
 from __future__ import annotations
 
-import types
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Union, get_args, get_origin
 
-from ldi.models import LdiModel, Record
+from ldi.models import LdiModel, Record, field_shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,23 +43,11 @@ MAX_OCCURS = {
 }
 
 
-def inner_type(annotation: Any) -> tuple[Any, bool, bool]:
-    """(type, is_list, is_optional) of a field annotation."""
-    origin = get_origin(annotation)
-    if origin in (Union, types.UnionType):
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        inner, is_list, _ = inner_type(args[0])
-        return inner, is_list, True
-    if origin is list:
-        return get_args(annotation)[0], True, False
-    return annotation, False, False
-
-
 def _walk(model: type[LdiModel], prefix: str, fields: tuple[str, ...]) -> dict[str, ItemInfo]:
     found: dict[str, ItemInfo] = {}
     for name, info in model.model_fields.items():
         alias = info.alias or name
-        inner, is_list, optional = inner_type(info.annotation)
+        inner, is_list, optional = field_shape(info.annotation)
         path = f"{prefix}{alias}"
         if isinstance(inner, type) and issubclass(inner, LdiModel):
             if is_list:
@@ -82,7 +68,7 @@ def items_of(model: type[LdiModel]) -> dict[str, ItemInfo]:
 def _groups(model: type[LdiModel], prefix: str, fields: tuple[str, ...]) -> dict[str, GroupInfo]:
     found: dict[str, GroupInfo] = {}
     for name, info in model.model_fields.items():
-        inner, is_list, _ = inner_type(info.annotation)
+        inner, is_list, _ = field_shape(info.annotation)
         if not (isinstance(inner, type) and issubclass(inner, LdiModel)):
             continue
         alias = info.alias or name

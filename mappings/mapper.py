@@ -20,8 +20,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from connectors.base import SourceRecord
-from ldi.models import Action, Breach, Record
-from mappings.items import GroupInfo, ItemInfo, groups_of_record, inner_type, items_of
+from ldi.models import Action, Breach, Record, field_shape
+from mappings.items import GroupInfo, ItemInfo, groups_of_record, items_of
 from mappings.spec import SELF_ROWS, GroupSpec, ItemSpec, MappingSpec
 from mappings.transforms import Transform, TransformContext, TransformError, resolve
 
@@ -283,7 +283,7 @@ def _xml_loc(loc: tuple[int | str, ...]) -> str:
             continue
         info = fields[name]
         parts.append(info.alias or name)
-        inner = inner_type(info.annotation)[0]
+        inner = field_shape(info.annotation)[0]
         model = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
     return "/".join(parts)
 
