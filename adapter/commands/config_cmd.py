@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from adapter.commands.common import config_option
 from adapter.config import config_problems, json_schema
 from adapter.exit_codes import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE
 from adapter.mapping_files import mapping_problems
@@ -18,14 +19,7 @@ def config_group() -> None:
 
 
 @config_group.command("check")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("config.yaml"),
-    show_default=True,
-    help="Configuration file.",
-)
+@config_option
 def check_command(config_path: Path) -> None:
     """Report every problem with its YAML path and line; exit 1 when there is any."""
     if not config_path.is_file():

@@ -14,39 +14,16 @@ from typing import Any
 
 import click
 
-from adapter.config import AdapterConfig, config_problems
+from adapter.commands.common import config_option, load
 from adapter.exit_codes import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE
-from adapter.log import configure_logging
 from adapter.masking import mask_fields
 from adapter.sources import DEFAULT_STATE_ROOT, check_source, sample_source
 from connectors.base import SourceRecord
 from ldi.errors import ConfigError, ContactPointError
 
-_config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("config.yaml"),
-    show_default=True,
-    help="Configuration file.",
-)
 _debug_option = click.option(
     "--debug", is_flag=True, help="Show the full traceback of a failure (may name internals)."
 )
-
-
-def _load(config_path: Path) -> AdapterConfig:
-    """The configuration, or every problem on stderr and exit 2."""
-    if not config_path.is_file():
-        click.echo(f"{config_path}: no such file", err=True)
-        raise SystemExit(EXIT_UNUSABLE)
-    config, problems = config_problems(config_path)
-    if config is None:
-        for problem in problems:
-            click.echo(f"{config_path}: {problem}", err=True)
-        raise SystemExit(EXIT_UNUSABLE)
-    configure_logging(config.logging.level, config.logging.format)
-    return config
 
 
 @click.group("sources")
@@ -55,12 +32,12 @@ def sources_group() -> None:
 
 
 @sources_group.command("test")
-@_config_option
+@config_option
 @click.option("-n", "limit", default=5, show_default=True, help="Records to read per source.")
 @_debug_option
 def test_command(config_path: Path, limit: int, debug: bool) -> None:
     """Connect each enabled source and read a sample; exit 1 if any source failed."""
-    config = _load(config_path)
+    config, _base = load(config_path)
     if not config.sources:
         click.echo(f"{config_path}: no sources configured")
         raise SystemExit(EXIT_OK)
@@ -105,7 +82,7 @@ def _print_record(number: int, record: SourceRecord, *, masked: bool) -> None:
 
 @sources_group.command("sample")
 @click.argument("name")
-@_config_option
+@config_option
 @click.option("-n", "limit", default=5, show_default=True, help="Number of records.")
 @click.option(
     "--show-personal-data",
@@ -117,7 +94,7 @@ def sample_command(
     name: str, config_path: Path, limit: int, show_personal_data: bool, debug: bool
 ) -> None:
     """Show up to N raw records of source NAME with their provenance (values masked)."""
-    config = _load(config_path)
+    config, _base = load(config_path)
     try:
         source = config.source(name)
     except ConfigError as exc:

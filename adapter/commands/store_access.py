@@ -1,61 +1,21 @@
-"""Shared plumbing of the store commands (outbox, db, keys, deliver, worklist, audit).
+"""Opening the store for a command (outbox, db, keys, deliver, worklist, audit, run, …).
 
-One way to load the configuration, open the store and report a failure, so every store command
-behaves the same: exit 2 with one line naming the problem (never a traceback, never a value from
-a record) when the configuration or the store cannot be used.
+The generic option/loading/reporting plumbing is in :mod:`adapter.commands.common` and is
+re-exported here, so store commands import everything they need from one place.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
-import click
 from sqlalchemy import Connection
 
-from adapter.config import AdapterConfig, config_problems
-from adapter.exit_codes import EXIT_UNUSABLE
-from adapter.log import configure_logging
+from adapter.commands.common import config_option, emit, fail, json_option, load
+from adapter.config import AdapterConfig
 from ldi.errors import ConfigError, StoreError
 from outbox.service import Outbox, open_outbox
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("config.yaml"),
-    show_default=True,
-    help="Configuration file (relative paths in it are relative to its folder).",
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-
-
-def load(config_path: Path) -> tuple[AdapterConfig, Path]:
-    """The configuration and its folder; every problem on stderr and exit 2 otherwise."""
-    if not config_path.is_file():
-        click.echo(f"{config_path}: no such file", err=True)
-        raise SystemExit(EXIT_UNUSABLE)
-    config, problems = config_problems(config_path)
-    if config is None:
-        for problem in problems:
-            click.echo(f"{config_path}: {problem}", err=True)
-        raise SystemExit(EXIT_UNUSABLE)
-    configure_logging(config.logging.level, config.logging.format)
-    return config, config_path.resolve().parent
-
-
-def fail(message: str, code: int = EXIT_UNUSABLE, *, as_json: bool = False) -> None:
-    """Report ``message`` (stderr, or as ``{"error": …}`` on stdout with --json) and exit."""
-    if as_json:
-        click.echo(json.dumps({"error": message}))
-    else:
-        click.echo(message, err=True)
-    raise SystemExit(code)
 
 
 @contextmanager
@@ -93,9 +53,13 @@ def writing(
         yield config, outbox, conn
 
 
-def emit(data: Any, *, as_json: bool, human: Callable[[Any], None]) -> None:
-    """Print ``data`` as one JSON object, or through ``human``."""
-    if as_json:
-        click.echo(json.dumps(data, default=str))
-    else:
-        human(data)
+__all__ = [
+    "config_option",
+    "emit",
+    "fail",
+    "json_option",
+    "load",
+    "opened",
+    "reading",
+    "writing",
+]
