@@ -20,6 +20,7 @@ SQLite has no time-zone type and comparisons must mean the same on both back end
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -285,7 +286,12 @@ def create_store_engine(
 def _sqlite_engine(url: URL, busy_timeout_seconds: float) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The store holds encrypted payloads, ids and outcomes: readable by its owner only
+        # (IA-SEC-01). Created here, before SQLite would create it with the process umask.
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds})
     busy_ms = int(busy_timeout_seconds * 1000)
 

@@ -40,3 +40,20 @@ def test_sqlite_runs_in_wal_mode(engine: Engine) -> None:
     """The embedded store uses the WAL journal (readers never block the worker)."""
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_sqlite_store_file_is_private(tmp_path: Path) -> None:
+    """A new SQLite store file is created 0600 whatever the umask (IA-SEC-01)."""
+    import os
+
+    from outbox.store import create_store_engine
+
+    old = os.umask(0o022)
+    try:
+        engine = create_store_engine("sqlite:///store.db", base=tmp_path)
+        with engine.connect():
+            pass
+        engine.dispose()
+    finally:
+        os.umask(old)
+    assert (tmp_path / "store.db").stat().st_mode & 0o777 == 0o600
