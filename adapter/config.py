@@ -167,6 +167,126 @@ class LoggingConfig(_Model):
     )
 
 
+class QualityThreshold(_Model):
+    """pass/warn/fail bounds of one data quality check (shares, 0..1)."""
+
+    warn: float = Field(ge=0, le=1, description="Beyond this the check warns")
+    fail: float = Field(ge=0, le=1, description="Beyond this the check fails")
+
+
+class QualityConfig(_Model):
+    """Thresholds of the data quality report (IA-DQ-01..05, ``cpadapter dq report``).
+
+    Completeness, validity, consistency and usefulness fail *below* their bounds; duplicates
+    (the share of children in a likely-duplicate pair) fails *above* them.
+    """
+
+    completeness: QualityThreshold = QualityThreshold(warn=0.9, fail=0.75)
+    validity: QualityThreshold = QualityThreshold(warn=0.9, fail=0.8)
+    consistency: QualityThreshold = QualityThreshold(warn=0.98, fail=0.9)
+    usefulness: QualityThreshold = QualityThreshold(warn=0.9, fail=0.7)
+    duplicates: QualityThreshold = QualityThreshold(warn=0.02, fail=0.05)
+    duplicate_name_score: float = Field(
+        default=88.0,
+        ge=50,
+        le=100,
+        description="rapidfuzz similarity (0-100) of a likely duplicate",
+    )
+    max_failing_rows: int = Field(
+        default=200, ge=0, description="Failing rows listed per source in the report"
+    )
+
+
+class ServiceAuthConfig(_Model):
+    """HTTP basic authentication for the status page when bound beyond loopback."""
+
+    user: str = Field(min_length=1)
+    password: SecretStr | None = Field(
+        default=None, description="Plain password, normally ${CPADAPTER_STATUS_PASSWORD}"
+    )
+    password_hash: str | None = Field(
+        default=None,
+        description="scrypt$<salt hex>$<hash hex> (`python -m adapter.service.auth`); wins",
+    )
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ServiceAuthConfig:
+        if self.password is None and self.password_hash is None:
+            raise ValueError("give password or password_hash")
+        return self
+
+
+class ServiceTlsConfig(_Model):
+    certificate: Path = Field(description="PEM certificate chain of the status page")
+    key: Path = Field(description="PEM private key of the status page")
+
+
+class ServiceConfig(_Model):
+    """``cpadapter serve``: the HTTP port, shutdown, catch-up and the feed locks."""
+
+    host: str = Field(default="127.0.0.1", description="Bind address; loopback unless TLS+auth")
+    port: int = Field(default=9464, ge=0, le=65535, description="0 picks a free port")
+    grace_seconds: float = Field(
+        default=30.0, gt=0, description="SIGTERM/SIGINT: time to finish work in flight"
+    )
+    catch_up: Literal["skip", "run_once"] = Field(
+        default="run_once", description="Runs missed while the service was down"
+    )
+    lock_dir: Path = Field(default=Path("var/locks"), description="Per-source run locks")
+    deliver: bool = Field(default=True, description="Run a delivery worker in the service")
+    port_file: Path | None = Field(
+        default=None, description="Write the bound port here once listening"
+    )
+    tls: ServiceTlsConfig | None = None
+    auth: ServiceAuthConfig | None = None
+
+
+class SmtpChannelConfig(_Model):
+    host: str = "localhost"
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    user: str | None = None
+    password: SecretStr | None = None
+    sender: str = "cpadapter@localhost"
+    recipients: list[str] = Field(min_length=1)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class WebhookChannelConfig(_Model):
+    url: str = Field(pattern=r"^https?://", description="POSTed one JSON object per alert")
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    token: SecretStr | None = Field(default=None, description="Sent as a Bearer token")
+
+
+class AlertsConfig(_Model):
+    """Alerts once per incident, with a recovery message, by e-mail and/or webhook."""
+
+    smtp: SmtpChannelConfig | None = None
+    webhook: WebhookChannelConfig | None = None
+    check_interval_seconds: float = Field(default=60.0, gt=0)
+    parked_threshold: int = Field(default=0, ge=0, description="Alert above this many parked")
+    quiet_hours: float = Field(
+        default=48.0, gt=0, description="Alert when a source read nothing for this long"
+    )
+    quiet_hours_by_source: dict[str, float] = Field(default_factory=dict)
+    certificate_days: int = Field(default=30, ge=1)
+    state_file: Path = Field(default=Path("var/alerts.json"), description="Open incidents")
+
+
+class AccreditationConfig(_Model):
+    """Instance accreditation (``cpadapter accredit instance``): where and how much to send."""
+
+    endpoint: str | None = Field(
+        default=None,
+        description="SOAP endpoint of the accreditation hub; default: delivery.endpoint",
+    )
+    sample_per_source: int = Field(default=5, ge=1, le=1000, description="Records per source")
+    min_certificate_days: int = Field(
+        default=30, ge=0, description="IA-CRT-01: days the client certificate must still run"
+    )
+    timeout_seconds: float = Field(default=120, gt=0, description="IA-E2E-01 delivery limit")
+
+
 class AdapterConfig(_Model):
     """The whole of config.yaml."""
 
@@ -175,6 +295,10 @@ class AdapterConfig(_Model):
     sources: list[SourceConfig] = Field(default_factory=list)
     delivery: DeliveryConfig = DeliveryConfig()
     logging: LoggingConfig = LoggingConfig()
+    service: ServiceConfig = ServiceConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    quality: QualityConfig = QualityConfig()
+    accreditation: AccreditationConfig = AccreditationConfig()
 
     @model_validator(mode="after")
     def _unique_names(self) -> AdapterConfig:

@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
 from sqlalchemy import Connection, select
@@ -47,6 +47,8 @@ from outbox.delta_state import DeltaRow, load_state, save_state
 from outbox.entries import PreparedEntry, enqueue_prepared, message_id
 from outbox.service import Outbox
 from outbox.store import delta_state
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -179,6 +181,7 @@ class DeltaEngine:
         entries: list[PreparedEntry] = []
         new_state: list[DeltaRow] = []
         released: list[str] = []
+        holding: list[tuple[str, Sequence[Breach], str]] = []
         counts = self.counts
         for item, record_id in zip(chunk, ids, strict=True):
             counts.read += 1
@@ -198,14 +201,16 @@ class DeltaEngine:
                     released.append(record_id)
                 else:
                     assert gated is not None
-                    self._hold(conn, item, record_id, gated.breaches)
+                    self._hold(holding, item, record_id, gated.breaches)
                 continue
             if gated is None or gated.verdict is Verdict.HOLD or gated.record is None:
                 breaches = item.mapped.breaches if gated is None else gated.breaches
-                self._hold(conn, item, record_id, breaches)
+                self._hold(holding, item, record_id, breaches)
                 continue
             counts.reductions.update(r.split(" ", 1)[0] for r in gated.reductions)
-            element = to_element(gated.record, "Record")
+            element = gated.element  # built and XSD-validated by the gate: not built twice
+            if element is None:
+                element = to_element(gated.record, "Record")
             digest = content_hash(element)
             released.append(record_id)
             if sent and known is not None and known.content_hash == digest:
@@ -217,23 +222,27 @@ class DeltaEngine:
             counts.upserts += 1
         enqueue_prepared(conn, self.outbox.keys, self.source_system, entries, now=self.run_at)
         save_state(conn, self.source_system, new_state, now=self.run_at)
-        held.release(conn, self.source_system, released)
-
-    def _hold(
-        self, conn: Connection, item: Processed, record_id: str, breaches: Sequence[Breach]
-    ) -> None:
-        self.counts.held += 1
-        self.counts.held_by_rule.update({b.rule for b in breaches})
-        held.hold(
+        held.hold_all(
             conn,
             source=self.source,
             source_system=self.source_system,
-            source_record_id=record_id,
-            breaches=breaches,
-            provenance=str(item.source.provenance),
+            held=holding,
             run_id=self.run_id,
             at=self.run_at,
         )
+        held.release(conn, self.source_system, released)
+
+    def _hold(
+        self,
+        holding: list[tuple[str, Sequence[Breach], str]],
+        item: Processed,
+        record_id: str,
+        breaches: Sequence[Breach],
+    ) -> None:
+        """Count a held record; its row is written with the chunk's others (one statement)."""
+        self.counts.held += 1
+        self.counts.held_by_rule.update({b.rule for b in breaches})
+        holding.append((record_id, breaches, str(item.source.provenance)))
 
     # ----- after a complete full snapshot -----
 
@@ -279,9 +288,9 @@ def _rid(item: Processed) -> str:
     return item.mapped.source_record_id or item.source.key
 
 
-def iter_chunks(items: Iterator[Processed], size: int) -> Iterator[list[Processed]]:
+def iter_chunks(items: Iterator[T], size: int) -> Iterator[list[T]]:
     """Group a stream into lists of ``size`` (the last may be shorter)."""
-    chunk: list[Processed] = []
+    chunk: list[T] = []
     for item in items:
         chunk.append(item)
         if len(chunk) >= size:

@@ -47,22 +47,48 @@ def hold(
     at: datetime,
 ) -> None:
     """Record (or refresh) that ``source_record_id`` is held for ``breaches``."""
-    rules = sorted({b.rule for b in breaches})
-    values = {
-        "source_system": source_system,
-        "source_record_id": source_record_id,
-        "source": source,
-        "rules": ",".join(rules)[:200],
-        "breaches": json.dumps(
-            [{"rule": b.rule, "path": b.path, "message": b.message} for b in breaches]
-        ),
-        "provenance": provenance[:300],
-        "first_held_at": at,
-        "last_held_at": at,
-        "run_id": run_id,
-    }
+    hold_all(
+        conn,
+        source=source,
+        source_system=source_system,
+        held=[(source_record_id, breaches, provenance)],
+        run_id=run_id,
+        at=at,
+    )
+
+
+def hold_all(
+    conn: Connection,
+    *,
+    source: str,
+    source_system: str,
+    held: Sequence[tuple[str, Sequence[Breach], str]],
+    run_id: str,
+    at: datetime,
+) -> None:
+    """:func:`hold` for many ``(source_record_id, breaches, provenance)`` in one statement."""
+    if not held:
+        return
+    rows = []
+    for source_record_id, breaches, provenance in held:
+        rules = sorted({b.rule for b in breaches})
+        rows.append(
+            {
+                "source_system": source_system,
+                "source_record_id": source_record_id,
+                "source": source,
+                "rules": ",".join(rules)[:200],
+                "breaches": json.dumps(
+                    [{"rule": b.rule, "path": b.path, "message": b.message} for b in breaches]
+                ),
+                "provenance": provenance[:300],
+                "first_held_at": at,
+                "last_held_at": at,
+                "run_id": run_id,
+            }
+        )
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(held_records).values(values)
+    statement = dialect.insert(held_records)
     statement = statement.on_conflict_do_update(
         index_elements=[held_records.c.source_system, held_records.c.source_record_id],
         set_={
@@ -70,7 +96,7 @@ def hold(
             for k in ("source", "rules", "breaches", "provenance", "last_held_at", "run_id")
         },
     )
-    conn.execute(statement)
+    conn.execute(statement, rows)
 
 
 def release(conn: Connection, source_system: str, source_record_ids: Iterable[str]) -> None:

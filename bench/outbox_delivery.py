@@ -9,12 +9,16 @@ before the clock starts. Per batch that is: forming it (claiming the entries, de
 building and encrypting the batch document), ``SubmitBatch`` over mutual TLS, the receipt,
 ``GetBatchOutcome``, and storing every record outcome, the delta state and the audit entries.
 
-``--hub real`` (default) delivers to a real ``cpadapter hub serve`` process on loopback (inline
-processing, seeded national index), so the figure includes the hub's own work, which on a 2-core
-machine shares the CPU with the adapter. ``--hub null`` replaces the hub with an in-process
-stand-in that answers at once (every record ``NoMatch``), which isolates the adapter's cost.
+``--hub real`` (default) delivers to a real ``cpadapter hub serve`` process on loopback (seeded
+national index), so the figure includes the hub's own work, which on a 2-core machine shares the
+CPU with the adapter. ``--hub-mode`` picks the hub's processing mode (hub/README.md): ``inline``
+(default) decides each batch before its receipt, ``background`` accepts at once and decides in a
+worker process, so the adapter's next batch overlaps the hub's work. ``--hub null`` replaces
+the hub with an in-process stand-in that answers at once (every record ``NoMatch``), which
+isolates the adapter's cost.
 
-Run: ``.venv/bin/python -m bench.outbox_delivery [--records 20000] [--hub real|null]``
+Run: ``.venv/bin/python -m bench.outbox_delivery [--records 20000] [--hub real|null]
+[--hub-mode inline|background]``
 """
 
 from __future__ import annotations
@@ -81,7 +85,9 @@ class NullHub:
         return None
 
 
-def _start_hub(root: Path, index: int) -> tuple[subprocess.Popen[bytes], str, Path]:
+def _start_hub(
+    root: Path, index: int, mode: str = "inline"
+) -> tuple[subprocess.Popen[bytes], str, Path]:
     cli = [sys.executable, "-c", "from adapter.cli import main; main()"]
     init_dev_pki(root / "certs")
     port = 19443 + os.getpid() % 1000
@@ -90,6 +96,7 @@ def _start_hub(root: Path, index: int) -> tuple[subprocess.Popen[bytes], str, Pa
         "tls: {certificate: certs/hub.pem, key: certs/hub.key, client_ca: certs/ca.pem}\n"
         "store: {url: 'sqlite:///var/hub.db'}\n"
         "log_level: warning\n"
+        f"processing: {{mode: {mode}}}\n"
         "register:\n"
         f"  - {{certificate: certs/client.pem, la_code: '891', source_systems: [{SOURCE}]}}\n"
     )
@@ -122,6 +129,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--hub", choices=("real", "null"), default="real")
     parser.add_argument("--index", type=int, default=20_000)
+    parser.add_argument("--hub-mode", choices=("inline", "background"), default="inline")
     args = parser.parse_args()
     configure_logging("warning", "json")
     print(f"building {args.records} records ...", flush=True)
@@ -137,7 +145,7 @@ def main() -> None:
         server = None
         delivery = DeliveryConfig(batch_size=1000, poll_interval_seconds=0.05)
         if args.hub == "real":
-            server, url, certs = _start_hub(root, args.index)
+            server, url, certs = _start_hub(root, args.index, args.hub_mode)
             delivery = delivery.model_copy(
                 update={
                     "endpoint": f"{url}/ldi/v1",
@@ -171,7 +179,10 @@ def main() -> None:
                 server.terminate()
                 server.wait(timeout=30)
     summary = worker.summary
-    print(f"hub: {args.hub}; outcomes: {summary.outcomes}; batches: {summary.batches_completed}")
+    mode = f" ({args.hub_mode} processing)" if args.hub == "real" else ""
+    print(
+        f"hub: {args.hub}{mode}; outcomes: {summary.outcomes}; batches: {summary.batches_completed}"
+    )
     print(
         f"delivered {summary.records_submitted} records in {elapsed:.2f} s -> "
         f"{summary.records_submitted / elapsed:,.0f} records/s (target >= 5,000, hub real)"

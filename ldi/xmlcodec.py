@@ -72,20 +72,36 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+@cache
+def _build_plan(
+    model: type[LdiModel],
+) -> tuple[tuple[str, str, str, bool, bool, type[LdiModel] | None], ...]:
+    """:func:`_plan` as plain tuples, for :func:`_fill` (unpacking beats attribute access)."""
+    return tuple(
+        (p.name, p.xml_name, p.tag, p.is_attribute, p.is_list, p.model) for p in _plan(model)
+    )
+
+
+_SubElement = etree.SubElement
+
+
 def _fill(element: etree._Element, model: LdiModel) -> None:
-    for plan in _plan(type(model)):
-        value = getattr(model, plan.name)
+    values = model.__dict__  # a pydantic model keeps its field values here
+    for name, xml_name, tag, is_attribute, is_list, nested in _build_plan(type(model)):
+        value = values[name]
         if value is None:
             continue
-        if plan.is_attribute:
-            element.set(plan.xml_name, _text(value))
+        if is_attribute:
+            element.set(xml_name, value if type(value) is str else _text(value))
             continue
-        for item in value if plan.is_list else (value,):
-            child = etree.SubElement(element, plan.tag)
-            if plan.model is not None:
-                _fill(child, item)
-            else:
-                child.text = _text(item)
+        if nested is not None:
+            for item in value if is_list else (value,):
+                _fill(_SubElement(element, tag), item)
+        elif is_list:
+            for item in value:
+                _SubElement(element, tag).text = item if type(item) is str else _text(item)
+        else:
+            _SubElement(element, tag).text = value if type(value) is str else _text(value)
 
 
 def to_element(model: LdiModel, name: str | None = None) -> etree._Element:

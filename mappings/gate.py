@@ -13,11 +13,23 @@ Order matters and follows the regulations, not convenience:
 4. **Everything else** the rule engine (BR-01 … BR-08, LDI-MSG-02/03) and the XSD still find
    *holds* the record: it is not queued, and the held report names rule, path and provenance
    so the owning team can fix it at source.
+
+:func:`apply_policies` decides a whole chunk at once, with the same result per record as
+:func:`apply_policy`: each record's ``Record`` element is built once and handed on to the delta
+engine (:attr:`GateResult.element`); the XSD runs once over a batch holding every candidate of
+the chunk, and only when that batch fails are the records it names validated one by one, so a
+schema-invalid record is still held with LDI-MSG-01 and its own redacted messages (TA-SCH-01).
+The per-value text rules run only on a record whose element holds a suspect value (white space
+at an end, a control character, text that is not NFC, a name outside LDI-MSG-03): for any
+other record they could find nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -32,7 +44,7 @@ from ldi.models import (
     Record,
     ServiceType,
 )
-from ldi.rules import ADULT_AGE, OUT_OF_SCOPE_AGE, age_on, check_record
+from ldi.rules import ADULT_AGE, OUT_OF_SCOPE_AGE, age_on, check_record, name_problem
 from ldi.schema import get_schema, redact_message
 from ldi.xmlcodec import to_element
 
@@ -49,6 +61,9 @@ class GateResult:
     record: Record | None
     breaches: tuple[Breach, ...] = ()
     reductions: tuple[str, ...] = ()  # what the gate removed, by rule (ids, no values)
+    #: With SEND: the record's ``Record`` element (envelope placeholders), as the XSD passed it.
+    #: The delta engine sets the envelope and serialises it, once; None: build it from ``record``.
+    element: etree._Element | None = field(default=None, compare=False, repr=False)
 
 
 def _indicator(involvement: Involvement) -> Involvement:
@@ -116,11 +131,18 @@ def _scope(child: Child, on: date) -> Breach | None:
 
 
 _NS = "{" + NAMESPACE + "}"
+_NAME_TAGS = frozenset(_NS + n for n in ("GivenName", "MiddleNames", "FamilyName"))
+#: White space at either end of a NUL-separated value, or a control character (Cc) other
+#: than the separator: str.strip and re's \s agree on what white space is.
+_TEXT_SUSPECT = re.compile(r"\x00\s|\s\x00|[\x01-\x1f\x7f-\x9f]")
+_attribute_values = etree.XPath("descendant-or-self::*/@*", smart_strings=False)
+_PLAIN_NAME = re.compile(r"[A-Za-z '.\-]*")  # ASCII letters and name punctuation: LDI-MSG-03 holds
+_RECORD_POSITION = re.compile(r"/\*/\*(?:\[(\d+)\])?(?:/|$)")
 
 
-def schema_breaches(record: Record, created_at: datetime) -> list[Breach]:
-    """XSD errors of one record, checked inside a minimal batch (TA-SCH-01); values redacted."""
-    batch = etree.Element(
+def _wrapper(created_at: datetime) -> etree._Element:
+    """A minimal SubmissionBatch around the records being checked (placeholder envelope)."""
+    return etree.Element(
         _NS + "SubmissionBatch",
         nsmap={None: NAMESPACE},
         batchId="00000000-0000-4000-8000-000000000000",
@@ -129,7 +151,12 @@ def schema_breaches(record: Record, created_at: datetime) -> list[Breach]:
         sourceSystem="GATE",
         createdAt=created_at.isoformat(),
     )
-    batch.append(to_element(record, "Record"))
+
+
+def _errors_alone(element: etree._Element, created_at: datetime) -> list[Breach]:
+    """XSD errors of one record element inside its own minimal batch; values redacted."""
+    batch = _wrapper(created_at)
+    batch.append(element)
     schema = get_schema()
     if schema.validate(batch):
         return []
@@ -139,20 +166,121 @@ def schema_breaches(record: Record, created_at: datetime) -> list[Breach]:
     ]
 
 
-def apply_policy(record: Record, *, run_at: datetime) -> GateResult:
-    """Decide what may be sent about one child at ``run_at`` (see the module docstring)."""
-    when = run_at
-    on = when.date()
+def schema_breaches(record: Record, created_at: datetime) -> list[Breach]:
+    """XSD errors of one record, checked inside a minimal batch (TA-SCH-01); values redacted."""
+    return _errors_alone(to_element(record, "Record"), created_at)
+
+
+def _schema_errors(
+    elements: Sequence[etree._Element], created_at: datetime
+) -> dict[int, list[Breach]]:
+    """XSD errors by position, for the elements that have any: as :func:`schema_breaches` gives.
+
+    One batch holds every element; records are independent under the XSD (no identity
+    constraints), so the batch is valid exactly when each record is. When it is not, the error
+    log names the failing records by position: those are validated alone (for their own
+    messages), and the batch of the others is validated again, until it passes. An error that
+    names no record sends every remaining record through alone. Each element ends inside the
+    batch that passed it (or its own), which serialises it exactly as a free-standing element.
+    """
+    schema = get_schema()
+    failed: dict[int, list[Breach]] = {}
+    remaining = list(range(len(elements)))
+    while remaining:
+        batch = _wrapper(created_at)
+        for position in remaining:
+            batch.append(elements[position])
+        if schema.validate(batch):
+            break
+        suspects: set[int] = set()
+        for entry in schema.error_log:
+            match = _RECORD_POSITION.match(entry.path or "")
+            if match is None:
+                suspects = set(remaining)
+                break
+            index = int(match[1]) - 1 if match[1] else 0
+            if match[1] is None and len(remaining) != 1:
+                suspects = set(remaining)
+                break
+            suspects.add(remaining[index])
+        if not suspects:  # invalid, yet no error: trust nothing in this batch
+            suspects = set(remaining)
+        for position in sorted(suspects):
+            errors = _errors_alone(elements[position], created_at)
+            if errors:
+                failed[position] = errors
+        remaining = [p for p in remaining if p not in suspects]
+    return failed
+
+
+def _texts_clean(element: etree._Element) -> bool:
+    """True when no text or attribute value could break LDI-MSG-02/03.
+
+    Exact, not a heuristic: every text value of a record is in its element, and the values the
+    element adds (dates, flags, numbers, codes) are always clean. So when this is True the
+    per-value text rules find nothing; when False they run and say what is wrong. The values
+    are checked joined by NUL (which XML cannot hold): white space next to a NUL is white space
+    at the end of a value, and NUL is a starter that nothing composes with, so the joined text
+    is NFC exactly when every value is.
+    """
+    joined = "\x00" + "\x00".join([*element.itertext(), *_attribute_values(element)]) + "\x00"
+    if _TEXT_SUSPECT.search(joined) or not unicodedata.is_normalized("NFC", joined):
+        return False
+    for node in element.iter(*_NAME_TAGS):
+        text = node.text
+        if text and _PLAIN_NAME.fullmatch(text) is None and name_problem(text) is not None:
+            return False
+    return True
+
+
+def _prepare(
+    record: Record, on: date
+) -> tuple[GateResult | None, Record, tuple[str, ...], etree._Element | None]:
+    """Scope, reductions and the rules for one record; a result unless the XSD must decide."""
     if record.child is not None:
         out_of_scope = _scope(record.child, on)
         if out_of_scope is not None:
-            return GateResult(Verdict.EXCLUDE, None, (out_of_scope,))
+            return GateResult(Verdict.EXCLUDE, None, (out_of_scope,)), record, (), None
     record, sensitive = _reduce_sensitive(record)
     record, shielded = _reduce_shielded(record)
     reductions = (*sensitive, *shielded)
-    breaches = check_record(record, on)
-    if not breaches:
-        breaches = schema_breaches(record, when)
+    try:
+        element: etree._Element | None = to_element(record, "Record")
+    except ValueError:  # a value lxml cannot hold (a control character): the rules say why
+        element = None
+    clean = element is not None and _texts_clean(element)
+    breaches = check_record(record, on, text_rules=not clean)
     if breaches:
-        return GateResult(Verdict.HOLD, record, tuple(breaches), reductions)
-    return GateResult(Verdict.SEND, record, (), reductions)
+        return GateResult(Verdict.HOLD, record, tuple(breaches), reductions), record, (), None
+    return None, record, reductions, element
+
+
+def apply_policy(record: Record, *, run_at: datetime) -> GateResult:
+    """Decide what may be sent about one child at ``run_at`` (see the module docstring)."""
+    return apply_policies([record], run_at=run_at)[0]
+
+
+def apply_policies(records: Sequence[Record], *, run_at: datetime) -> list[GateResult]:
+    """:func:`apply_policy` for each of ``records``, in order, with one XSD pass for them all."""
+    on = run_at.date()
+    results: list[GateResult | None] = []
+    waiting: list[tuple[int, Record, tuple[str, ...], etree._Element]] = []
+    for record in records:
+        decided, reduced, reductions, element = _prepare(record, on)
+        if decided is None and element is None:  # to_element refused it, and no rule did
+            errors = schema_breaches(reduced, run_at)  # raises as it always has
+            decided = GateResult(
+                Verdict.HOLD if errors else Verdict.SEND, reduced, tuple(errors), reductions
+            )
+        if decided is None and element is not None:
+            waiting.append((len(results), reduced, reductions, element))
+        results.append(decided)
+    failed = _schema_errors([w[3] for w in waiting], run_at)
+    for n, (position, record, reductions, element) in enumerate(waiting):
+        found = failed.get(n)
+        results[position] = (
+            GateResult(Verdict.HOLD, record, tuple(found), reductions)
+            if found
+            else GateResult(Verdict.SEND, record, (), reductions, element)
+        )
+    return [r for r in results if r is not None]

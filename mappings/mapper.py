@@ -1,7 +1,8 @@
 """Turn one SourceRecord into one LDI Record, as its mapping file says.
 
-The mapping is compiled once (transforms resolved, target paths split) so that mapping a record
-is a walk over tuples. The result is a *draft*: the envelope (messageId, action, version,
+The mapping is compiled once (transforms resolved and bound to the code tables, field look-ups
+and target paths resolved) into one small function per item, so that mapping a record is a walk
+over tuples of functions. The result is a *draft*: the envelope (messageId, action, version,
 ContactPointId) is the delta engine's business, so drafts carry placeholders there.
 
 Only fields the mapping names are read; a case-information column in the source has no path
@@ -13,7 +14,7 @@ so the run report says what was left out and why: nothing disappears silently.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,15 +64,16 @@ class MapResult:
     deleted: bool = False
 
 
+Row = Mapping[str, Any]
+
+
 @dataclass(frozen=True, slots=True)
 class _CompiledItem:
     target: str  # XML path, for messages
-    fields: tuple[str, ...]
     const: Any
-    join: str | None
-    steps: tuple[tuple[Transform, Any], ...]
-    field_path: tuple[str, ...]
-    repeated: bool
+    evaluate: Callable[[Row], Any]  # the item's value from a row; may raise TransformError
+    parent: tuple[str, ...]  # field path of the element holding the value
+    leaf: str  # field name of the value
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,16 +92,68 @@ class _Build:
     breaches: list[Breach] = field(default_factory=list)
 
 
-def _compile_item(target: str, spec: ItemSpec, info: ItemInfo) -> _CompiledItem:
-    return _CompiledItem(
-        target=target,
-        fields=spec.source_fields,
-        const=spec.const,
-        join=spec.join,
-        steps=tuple((resolve(s.name), s.arg) for s in spec.transforms),
-        field_path=info.field_path,
-        repeated=info.repeated,
-    )
+def _getter(name: str) -> Callable[[Row], Any]:
+    """A field look-up for one name (see :func:`_lookup`), resolved once."""
+    if "." not in name:
+        return lambda row: row.get(name)
+    return lambda row: _lookup(row, name)
+
+
+def _chain(steps: tuple[tuple[Transform, Any], ...], ctx: TransformContext) -> Callable[[Any], Any]:
+    """The transforms of one item as one function of the value."""
+    if not steps:
+        return lambda value: value
+    if len(steps) == 1:
+        ((only, arg),) = steps
+        return lambda value: only(value, arg, ctx)
+
+    def apply(value: Any) -> Any:
+        for transform, step_arg in steps:
+            value = transform(value, step_arg, ctx)
+        return value
+
+    return apply
+
+
+def _compile_item(
+    target: str, spec: ItemSpec, info: ItemInfo, ctx: TransformContext
+) -> _CompiledItem:
+    const = spec.const
+    apply = _chain(tuple((resolve(s.name), s.arg) for s in spec.transforms), ctx)
+    getters = tuple(_getter(f) for f in spec.source_fields)
+    join = spec.join
+    evaluate: Callable[[Row], Any]
+    if const is not None:
+
+        def evaluate(_row: Row) -> Any:
+            return const
+
+    elif info.repeated:
+
+        def evaluate(row: Row) -> Any:
+            values = [apply(raw) for get in getters for raw in _as_list(get(row))]
+            return [v for v in values if v is not None] or None
+
+    elif join is not None:
+
+        def evaluate(row: Row) -> Any:
+            parts = [str(v).strip() for get in getters if _present(v := get(row))]
+            return apply(join.join(parts) if parts else None)
+
+    elif len(getters) == 1:
+        (get,) = getters
+
+        def evaluate(row: Row) -> Any:
+            raw = get(row)
+            return apply(raw if _present(raw) else None)
+
+    else:
+
+        def evaluate(row: Row) -> Any:
+            raw = next((v for get in getters if _present(v := get(row))), None)
+            return apply(raw)
+
+    return _CompiledItem(target, const, evaluate, info.field_path[:-1], info.field_path[-1])
 
 
 def _xml_path(target: str) -> str:
@@ -114,25 +168,27 @@ class Mapper:
         if problems:
             raise ValueError(problems[0][1])
         self.spec = spec
-        self._context = TransformContext(code_tables=spec.code_tables)
+        self._context = ctx = TransformContext(code_tables=spec.code_tables)
         record_items = items_of(Record)
         self._key = _compile_item(
-            "SourceRecordId", spec.source_record_id, record_items["SourceRecordId"]
+            "SourceRecordId", spec.source_record_id, record_items["SourceRecordId"], ctx
         )
         self._deleted = (
-            _compile_item("deleted", spec.deleted, ItemInfo(("deleted",), False, False))
+            _compile_item("deleted", spec.deleted, ItemInfo(("deleted",), False, False), ctx)
             if spec.deleted is not None
             else None
         )
-        self._items = tuple(_compile_item(t, s, record_items[t]) for t, s in spec.items.items())
-        self._groups = tuple(self._compile_group(g) for g in spec.groups)
+        self._items = tuple(
+            _compile_item(t, s, record_items[t], ctx) for t, s in spec.items.items()
+        )
+        self._groups = tuple(self._compile_group(g, ctx) for g in spec.groups)
 
     @staticmethod
-    def _compile_group(spec: GroupSpec) -> _CompiledGroup:
+    def _compile_group(spec: GroupSpec, ctx: TransformContext) -> _CompiledGroup:
         info = groups_of_record()[spec.target]
         catalogue = items_of(info.model)
         items = tuple(
-            _compile_item(f"{spec.target}.{t}", s, catalogue[t]) for t, s in spec.items.items()
+            _compile_item(f"{spec.target}.{t}", s, catalogue[t], ctx) for t, s in spec.items.items()
         )
         where = tuple(
             (name, frozenset(None if v is None else str(v) for v in values))
@@ -142,49 +198,36 @@ class Mapper:
 
     # ----- evaluation -----
 
-    def _value(self, item: _CompiledItem, row: Mapping[str, Any], build: _Build) -> Any:
+    @staticmethod
+    def _value(item: _CompiledItem, row: Row, build: _Build) -> Any:
         try:
-            if item.const is not None:
-                return item.const
-            if item.repeated:
-                values = [
-                    self._apply(item, raw) for f in item.fields for raw in _as_list(_lookup(row, f))
-                ]
-                return [v for v in values if v is not None] or None
-            if item.join is not None:
-                parts = [str(v).strip() for f in item.fields if _present(v := _lookup(row, f))]
-                return self._apply(item, item.join.join(parts) if parts else None)
-            raw = next((v for f in item.fields if _present(v := _lookup(row, f))), None)
-            return self._apply(item, raw)
+            return item.evaluate(row)
         except TransformError as exc:
             build.breaches.append(
                 Breach(rule="LDI-MSG-01", path=_xml_path(item.target), message=exc.message)
             )
             return None
 
-    def _apply(self, item: _CompiledItem, value: Any) -> Any:
-        for transform, arg in item.steps:
-            value = transform(value, arg, self._context)
-        return value
-
+    @staticmethod
     def _fill(
-        self,
-        target: dict[str, Any],
-        items: Sequence[_CompiledItem],
-        row: Mapping[str, Any],
-        build: _Build,
-        skip: int = 0,
+        target: dict[str, Any], items: Sequence[_CompiledItem], row: Row, build: _Build
     ) -> bool:
         """Set every item's value under ``target``; True when any non-constant item had one."""
         filled = False
         for item in items:
-            value = self._value(item, row, build)
+            try:
+                value = item.evaluate(row)
+            except TransformError as exc:
+                build.breaches.append(
+                    Breach(rule="LDI-MSG-01", path=_xml_path(item.target), message=exc.message)
+                )
+                continue
             if value is None:
                 continue
             node = target
-            for step in item.field_path[skip:-1]:
+            for step in item.parent:
                 node = node.setdefault(step, {})
-            node[item.field_path[-1]] = value
+            node[item.leaf] = value
             filled = filled or item.const is None
         return filled
 
@@ -214,7 +257,7 @@ class Mapper:
         built = []
         for row in rows:
             element: dict[str, Any] = {}
-            if self._fill(element, group.items, row, build, skip=0):
+            if self._fill(element, group.items, row, build):
                 built.append(element)
         if not built:
             return

@@ -83,8 +83,21 @@ def lower(value: Any, _arg: Any, _ctx: TransformContext) -> Any:
     return text.lower() if text is not None else None
 
 
+_ISO_FORMAT = "%Y-%m-%d"
+#: Formats read without ``strptime`` (slow: a regex build-up and locale lookups per call): the
+#: text must be exactly these ASCII digits; anything else still goes through ``strptime``.
+_FAST_DATES: dict[str, tuple[re.Pattern[str], tuple[int, int, int]]] = {
+    _ISO_FORMAT: (re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})"), (1, 2, 3)),
+    "%d/%m/%Y": (re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})"), (3, 2, 1)),
+}
+
+
 def to_date(value: Any, arg: Any, _ctx: TransformContext) -> Any:
-    """Parse a date with the given strptime format (default ISO); datetimes lose their time."""
+    """Parse a date with the given strptime format (default ISO); datetimes lose their time.
+
+    Dates pass through. ISO and ``%d/%m/%Y`` text of exactly the zero-padded form is read
+    directly; every other text, and an impossible date, gives the same result as ``strptime``.
+    """
     if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value
     if isinstance(value, datetime):
@@ -92,10 +105,21 @@ def to_date(value: Any, arg: Any, _ctx: TransformContext) -> Any:
     text = _text(value)
     if text is None:
         return None
+    text = text.strip()
+    fmt = arg or _ISO_FORMAT
+    fast = _FAST_DATES.get(fmt)
+    if fast is not None:
+        match = fast[0].fullmatch(text)
+        if match is not None:
+            y, m, d = fast[1]
+            try:
+                return date(int(match[y]), int(match[m]), int(match[d]))
+            except ValueError:
+                pass  # e.g. 30 February: strptime below raises the transform error
     try:
-        return datetime.strptime(text.strip(), arg or "%Y-%m-%d").date()
+        return datetime.strptime(text, fmt).date()
     except ValueError as exc:
-        raise TransformError(f"not a date in the format {arg or '%Y-%m-%d'}") from exc
+        raise TransformError(f"not a date in the format {fmt}") from exc
 
 
 def code(value: Any, arg: Any, ctx: TransformContext) -> Any:

@@ -1,0 +1,1 @@
+"""``cpadapter serve``: scheduled feeds, delivery, health, metrics, status page and alerts."""
