@@ -362,20 +362,24 @@ names = st.text(
 )
 
 
+SENTINEL = "Qzxv"  # never part of a fixed message, so any echo of a value would show it
+
+
 @given(given_name=names, family_name=names, born=st.dates(date(1880, 1, 1), date(2030, 1, 1)))
 def test_breach_messages_never_contain_personal_data(
     given_name: str, family_name: str, born: date
 ) -> None:
-    """For any names and birth date, no breach message contains the name or the date."""
+    """For any names and birth date, no breach message echoes a name or the date."""
     base = make_record().child.name  # type: ignore[union-attr]
     record = make_record(
-        child__name=base.model_copy(update={"given_name": given_name, "family_name": family_name}),
+        child__name=base.model_copy(
+            update={"given_name": SENTINEL + given_name, "family_name": SENTINEL + family_name}
+        ),
         child__birth_date=born,
     )
     for breach in check_record(record, TODAY):
-        for value in (given_name, family_name, born.isoformat()):
-            if len(value.strip()) >= 3:
-                assert value not in breach.message
+        assert SENTINEL not in breach.message
+        assert born.isoformat() not in breach.message
 
 
 @given(born=st.dates(date(1900, 1, 1), TODAY))
