@@ -51,6 +51,7 @@ from connectors.filestore import FileInfo, FileStore, name_problem, opened
 from connectors.processed import Outcome, ProcessedFiles
 from connectors.ssda903 import Ssda903Reader
 from connectors.textinput import valid_codec
+from ldi.errors import SourceError
 from ldi.safexml import FILE_MAX_BYTES
 
 log = get_logger(__name__)
@@ -176,20 +177,48 @@ class FileDrop:
             yield from self._process(item, processed, report)
 
     def sample(self, limit: int) -> list[SourceRecord]:
-        """Up to ``limit`` records from new sets, without waiting, moving or remembering."""
-        processed = ProcessedFiles(self.context.state_dir, source=self.context.source_name)
+        """Up to ``limit`` records, without waiting, moving or remembering.
+
+        New sets first; when none is waiting (the nightly files were already read and put
+        away), the newest sets in ``archive/``, so a source whose drop folder is empty between
+        deliveries can still be sampled (``sources test``, instance accreditation, DQ report).
+        """
+        out = self._sample_from(self, limit, skip_processed=True)
+        if out:
+            return out
+        archived = FileDrop(
+            self.config, self.store.subfolder(self.config.archive_dir), self.context
+        )
+        try:
+            return archived._sample_from(archived, limit, skip_processed=False, newest_first=True)
+        except SourceError as exc:
+            if exc.code != "SRC-LIST":
+                raise
+            return []  # no archive yet: nothing was ever read
+
+    @staticmethod
+    def _sample_from(
+        drop: FileDrop, limit: int, *, skip_processed: bool, newest_first: bool = False
+    ) -> list[SourceRecord]:
+        processed = ProcessedFiles(drop.context.state_dir, source=drop.context.source_name)
         out: list[SourceRecord] = []
-        for item in self._complete_sets(ReadReport(), wait=False):
+        seen: set[str] = set()
+        sets = drop._complete_sets(ReadReport(), wait=False)
+        for item in reversed(sets) if newest_first else sets:
             if len(out) >= limit:
                 break
-            if any(f.size > self.config.max_file_bytes for _, f in item.files()):
+            if any(f.size > drop.config.max_file_bytes for _, f in item.files()):
                 continue
-            with self._local(item) as (files, digest):
-                if processed.outcome(digest) is not None:
+            with drop._local(item) as (files, digest):
+                if skip_processed and processed.outcome(digest) is not None:
                     continue
                 try:
-                    self.reader.check(files)
-                    for record in self.reader.records(files, RecordProblems()):
+                    drop.reader.check(files)
+                    for record in drop.reader.records(files, RecordProblems()):
+                        if newest_first:  # older exports of the same child are not the source
+                            if record.key in seen:
+                                continue
+                            seen.add(record.key)
                         out.append(record)
                         if len(out) >= limit:
                             break

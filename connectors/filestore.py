@@ -71,6 +71,10 @@ class FileStore(Protocol):
 
     label: str  # where, for messages: a directory or sftp://host:port/dir (no secrets)
 
+    def subfolder(self, folder: str) -> FileStore:
+        """The same store rooted at ``folder`` (e.g. ``archive``), read-only in practice."""
+        ...
+
     def list(self) -> list[FileInfo]:
         """Regular files directly in the drop folder (not in sub-folders), names unchecked."""
         ...
@@ -112,6 +116,10 @@ class LocalFileStore:
         for part in parts:
             safe_name(part, source=self._source)
         return self.root.joinpath(*parts)
+
+    def subfolder(self, folder: str) -> LocalFileStore:
+        """The store rooted at ``folder`` below this one (the name is checked like any other)."""
+        return LocalFileStore(self._path(folder), source=self._source)
 
     def list(self) -> list[FileInfo]:
         """Regular files only: symbolic links are skipped so a link cannot point elsewhere."""

@@ -98,6 +98,12 @@ class SftpFileStore:
                 f"cannot {action} on {self.label} ({detail})", source=self._source, code=code
             ) from exc
 
+    def subfolder(self, folder: str) -> SftpFileStore:
+        """The store rooted at ``folder`` below this one, on the same SFTP session."""
+        return SftpFileStore(
+            self._sftp, self._path(folder), label=f"{self.label}/{folder}", source=self._source
+        )
+
     def list(self) -> list[FileInfo]:
         """Regular files of the drop folder (links and folders are skipped)."""
         with self._translated("list the drop folder", "SRC-LIST"):

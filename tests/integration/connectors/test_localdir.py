@@ -314,3 +314,35 @@ def test_unreadable_file_is_quarantined_and_the_run_goes_on(drop: Path, tmp_path
     [item] = report.quarantined
     assert (item.code, item.reason) == ("SRC-UNREADABLE", "a_CTF.xml: cannot read (Is a directory)")
     assert names(drop / "quarantine") == {"a_CTF.xml", "a_CTF.xml.reason.txt"}
+
+
+def test_sample_of_an_emptied_drop_comes_from_the_archive(drop: Path, tmp_path: Path) -> None:
+    """After a read archived every file, sample() reads the newest archived set, moving nothing."""
+    [path, *_] = ctf_files(tmp_path / "made", 60)
+    shutil.copy(path, drop / path.name)
+    state = tmp_path / "state"
+    read, _ = run(make(drop, state, "ctf"))
+    assert read
+    assert not [p for p in drop.iterdir() if p.is_file()]  # nothing waiting
+    sampled = make(drop, state, "ctf").sample(5)
+    assert [r.key for r in sampled] == [r.key for r in read[:5]]
+    assert names(drop / "archive") == {path.name}  # nothing moved or copied
+
+
+def test_sample_of_a_drop_never_read_is_empty(drop: Path, tmp_path: Path) -> None:
+    """With no file waiting and no archive yet, sample() is empty rather than an error."""
+    assert make(drop, tmp_path / "state", "ctf").sample(5) == []
+
+
+def test_archive_sample_gives_each_child_once_newest_first(drop: Path, tmp_path: Path) -> None:
+    """Two archived exports of the same pupils: the sample holds each pupil once."""
+    [path, *_] = ctf_files(tmp_path / "made", 60)
+    state = tmp_path / "state"
+    shutil.copy(path, drop / path.name)
+    first, _ = run(make(drop, state, "ctf"))
+    text = path.read_text(encoding="utf-8")
+    (drop / "next-night.xml").write_text(text.replace("<DateTime>", "<DateTime>2", 1))
+    run(make(drop, state, "ctf"))
+    sampled = make(drop, state, "ctf").sample(10_000)
+    keys = [r.key for r in sampled]
+    assert len(keys) == len(set(keys)) == len({r.key for r in first})
