@@ -132,9 +132,7 @@ def _scope(child: Child, on: date) -> Breach | None:
 
 _NS = "{" + NAMESPACE + "}"
 _NAME_TAGS = frozenset(_NS + n for n in ("GivenName", "MiddleNames", "FamilyName"))
-#: White space at either end of a NUL-separated value, or a control character (Cc) other
-#: than the separator: str.strip and re's \s agree on what white space is.
-_TEXT_SUSPECT = re.compile(r"\x00\s|\s\x00|[\x01-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x01-\x1f\x7f-\x9f]")  # Unicode Cc, less NUL (the separator)
 _attribute_values = etree.XPath("descendant-or-self::*/@*", smart_strings=False)
 _PLAIN_NAME = re.compile(r"[A-Za-z '.\-]*")  # ASCII letters and name punctuation: LDI-MSG-03 holds
 _RECORD_POSITION = re.compile(r"/\*/\*(?:\[(\d+)\])?(?:/|$)")
@@ -199,7 +197,7 @@ def _schema_errors(
                 suspects = set(remaining)
                 break
             index = int(match[1]) - 1 if match[1] else 0
-            if match[1] is None and len(remaining) != 1:
+            if (match[1] is None and len(remaining) != 1) or not 0 <= index < len(remaining):
                 suspects = set(remaining)
                 break
             suspects.add(remaining[index])
@@ -218,13 +216,16 @@ def _texts_clean(element: etree._Element) -> bool:
 
     Exact, not a heuristic: every text value of a record is in its element, and the values the
     element adds (dates, flags, numbers, codes) are always clean. So when this is True the
-    per-value text rules find nothing; when False they run and say what is wrong. The values
-    are checked joined by NUL (which XML cannot hold): white space next to a NUL is white space
-    at the end of a value, and NUL is a starter that nothing composes with, so the joined text
-    is NFC exactly when every value is.
+    per-value text rules find nothing; when False they run and say what is wrong. Control
+    characters and NFC are checked on the values joined by NUL (which XML cannot hold): NUL is
+    a starter that nothing composes with, so the joined text is NFC exactly when every value is.
     """
-    joined = "\x00" + "\x00".join([*element.itertext(), *_attribute_values(element)]) + "\x00"
-    if _TEXT_SUSPECT.search(joined) or not unicodedata.is_normalized("NFC", joined):
+    values = [*element.itertext(), *_attribute_values(element)]
+    for value in values:
+        if value != value.strip():
+            return False
+    joined = "\x00".join(values)
+    if _CONTROL.search(joined) or not unicodedata.is_normalized("NFC", joined):
         return False
     for node in element.iter(*_NAME_TAGS):
         text = node.text

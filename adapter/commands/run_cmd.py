@@ -62,9 +62,21 @@ def _table(runs: list[SourceRun]) -> str:
 @click.option("--source", "sources", multiple=True, help="Run only this source (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Do everything, then roll back: nothing queued.")
 @click.option("--deliver", is_flag=True, help="Then deliver until the outbox is empty.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="Run up to this many sources at once, each in its own process.",
+)
 @json_option
 def run_command(
-    config_path: Path, sources: tuple[str, ...], dry_run: bool, deliver: bool, as_json: bool
+    config_path: Path,
+    sources: tuple[str, ...],
+    dry_run: bool,
+    deliver: bool,
+    workers: int,
+    as_json: bool,
 ) -> None:
     """Extract, map, gate and queue the changes of each source; optionally deliver them.
 
@@ -85,7 +97,13 @@ def run_command(
             else (_NoBar()) as bar
         ):
             runs = run_sources(
-                config, outbox, base=base, names=names, dry_run=dry_run, progress=bar.update
+                config,
+                outbox,
+                base=base,
+                names=names,
+                dry_run=dry_run,
+                progress=bar.update,
+                workers=workers,
             )
         delivery: dict[str, Any] | None = None
         if deliver and not dry_run:

@@ -168,3 +168,21 @@ def test_no_case_information_reaches_the_queued_xml(feed: Feed) -> None:
     assert len(distinctive) >= 15
     for text in distinctive:
         assert text.encode() not in payload
+
+
+def test_run_command_with_two_workers(feed: Feed) -> None:
+    """`cpadapter run --workers 2 --json` runs every source, balanced, and exits 0."""
+    import json
+
+    from click.testing import CliRunner
+
+    from adapter.cli import main
+
+    result = CliRunner().invoke(
+        main, ["run", "--config", str(feed.base / "config.yaml"), "--workers", "2", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [s["source"] for s in data["sources"]] == ["frameworki", "raise", "schools"]
+    assert all(s["status"] == "ok" and s["balanced"] for s in data["sources"])
+    assert sum(s["queued"] for s in data["sources"]) == len(feed.queued())
