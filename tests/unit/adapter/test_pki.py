@@ -166,9 +166,14 @@ def test_keys_are_unencrypted_pkcs8_p256_matching_their_certificates(pki: PkiRes
     for cert_entry in pki.certificates:
         key_path = cert_entry.path.with_suffix(".key")
         data = key_path.read_bytes()
-        assert data.startswith(b"-----BEGIN PRIVATE KEY-----")
         key = serialization.load_pem_private_key(data, password=None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
+        pkcs8 = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        assert data == pkcs8  # written as unencrypted PKCS#8, not SEC1 or encrypted
         assert key.curve.name == "secp256r1"
         cert_key = _cert(cert_entry.path).public_key()
         assert cert_key.public_bytes(*spki) == key.public_key().public_bytes(*spki)
