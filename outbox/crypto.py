@@ -42,14 +42,14 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 
+from adapter.log import get_logger
 from ldi.errors import StoreError
-from outbox.logs import logger
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
 _KEY_ID_LABEL = b"cpadapter-store-key-id\x00"
 
-log = logger(__name__)
+log = get_logger(__name__)
 
 
 def key_id(key: bytes) -> str:

@@ -44,6 +44,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, or_, select, update
 
 from adapter.config import DeliveryConfig
+from adapter.log import get_logger
 from ldi.errors import ContactPointError, DeliveryError, StoreError
 from ldi.models import BatchOutcome, BatchReceipt, FaultCode
 from outbox import audit, retry
@@ -51,7 +52,6 @@ from outbox.batching import BatchState, FormedBatch, Oversized, form_batch
 from outbox.clock import utc_now
 from outbox.crypto import KeyRing, batch_aad
 from outbox.entries import EntryState
-from outbox.logs import logger
 from outbox.operator import purge
 from outbox.outcomes import OutcomeSummary, apply_outcome
 from outbox.pacing import Pacer
@@ -59,7 +59,7 @@ from outbox.retry import Verdict
 from outbox.store import batches, entries
 from outbox.transports.base import Pending, Transport
 
-log = logger(__name__)
+log = get_logger(__name__)
 
 #: Seconds between two automatic prunes of delivered payloads (store.prune_sent_after_days).
 PRUNE_EVERY = 3600.0

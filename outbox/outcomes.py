@@ -29,14 +29,14 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from adapter.log import get_logger
 from ldi.models import BatchOutcome, OutcomeStatus, RecordOutcome
 from outbox import worklist
 from outbox.delta_state import record_contactpoint_ids
 from outbox.entries import EntryState
-from outbox.logs import logger
 from outbox.store import entries, outcomes
 
-log = logger(__name__)
+log = get_logger(__name__)
 
 _DONE = {
     OutcomeStatus.MATCHED,
