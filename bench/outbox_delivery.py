@@ -123,6 +123,22 @@ def _start_hub(
     raise SystemExit("hub did not start")
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its live descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pids = 0.0, [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pids += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue  # ended meanwhile
+    return total
+
+
 def main() -> None:
     """Queue ``--records``, deliver them with one worker, print records/s."""
     parser = argparse.ArgumentParser()
@@ -169,9 +185,14 @@ def main() -> None:
             exclusive=True,
         )
         try:
+            hub_cpu = _tree_cpu_seconds(server.pid) if server is not None else 0.0
+            cpu = time.process_time()
             started = time.perf_counter()
             worker.run(until_empty=True)
             elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu
+            if server is not None:
+                hub_cpu = _tree_cpu_seconds(server.pid) - hub_cpu
         finally:
             transport.close()
             engine.dispose()
@@ -182,6 +203,11 @@ def main() -> None:
     mode = f" ({args.hub_mode} processing)" if args.hub == "real" else ""
     print(
         f"hub: {args.hub}{mode}; outcomes: {summary.outcomes}; batches: {summary.batches_completed}"
+    )
+    per_record = 1e6 / max(summary.records_submitted, 1)
+    print(
+        f"CPU: adapter {cpu:.2f} s ({cpu * per_record:.0f} us/record)"
+        + (f", hub {hub_cpu:.2f} s ({hub_cpu * per_record:.0f} us/record)" if server else "")
     )
     print(
         f"delivered {summary.records_submitted} records in {elapsed:.2f} s -> "
