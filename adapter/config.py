@@ -157,6 +157,15 @@ class DeliveryConfig(_Model):
     max_open_batches: int = Field(
         default=16, ge=1, description="Batches at the hub awaiting an outcome before forming more"
     )
+    lanes: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description=(
+            "Batches one worker process moves at once (threads): while one waits for the hub, "
+            "another is formed or recorded"
+        ),
+    )
     sftp: SftpConfig = SftpConfig()
 
 

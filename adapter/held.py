@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ldi.models import Breach
+from outbox.bulk import execute_many
 from outbox.store import held_records
 
 _CHUNK = 500
@@ -96,7 +97,7 @@ def hold_all(
             for k in ("source", "rules", "breaches", "provenance", "last_held_at", "run_id")
         },
     )
-    conn.execute(statement, rows)
+    execute_many(conn, statement, rows)
 
 
 def release(conn: Connection, source_system: str, source_record_ids: Iterable[str]) -> None:

@@ -3,8 +3,8 @@
 Target (issue 5): at least 5,000 records/s to the local hub with 1,000-record batches and no
 rate limit.
 
-What is measured: one delivery worker (``outbox.delivery.Worker``, as ``cpadapter deliver`` runs
-it) draining a SQLite store (WAL, ``synchronous=FULL``) of realistic records that were queued
+What is measured: one delivery worker (``outbox.delivery.run_lanes`` over ``--lanes`` lanes,
+default ``delivery.lanes``, as ``cpadapter deliver`` runs it) draining a SQLite store (WAL, ``synchronous=FULL``) of realistic records that were queued
 before the clock starts. Per batch that is: forming it (claiming the entries, decrypting them,
 building and encrypting the batch document), ``SubmitBatch`` over mutual TLS, the receipt,
 ``GetBatchOutcome``, and storing every record outcome, the delta state and the audit entries.
@@ -12,13 +12,14 @@ building and encrypting the batch document), ``SubmitBatch`` over mutual TLS, th
 ``--hub real`` (default) delivers to a real ``cpadapter hub serve`` process on loopback (seeded
 national index), so the figure includes the hub's own work, which on a 2-core machine shares the
 CPU with the adapter. ``--hub-mode`` picks the hub's processing mode (hub/README.md): ``inline``
-(default) decides each batch before its receipt, ``background`` accepts at once and decides in a
+decides each batch before its receipt, ``background`` (default) accepts at once and decides in a
 worker process, so the adapter's next batch overlaps the hub's work. ``--hub null`` replaces
 the hub with an in-process stand-in that answers at once (every record ``NoMatch``), which
 isolates the adapter's cost.
 
 Run: ``.venv/bin/python -m bench.outbox_delivery [--records 20000] [--hub real|null]
-[--hub-mode inline|background]``
+[--hub-mode inline|background] [--lanes N]``. Besides records/s it prints the CPU seconds the
+adapter and the hub (all its processes) spent per record.
 """
 
 from __future__ import annotations
@@ -48,10 +49,11 @@ from ldi.models import (
 )
 from outbox import migrations
 from outbox.crypto import KeyRing, generate_key
-from outbox.delivery import Worker
+from outbox.delivery import Worker, run_lanes
 from outbox.entries import enqueue_prepared, prepare
+from outbox.pacing import Pacer
 from outbox.store import create_store_engine
-from outbox.transports.base import Pending
+from outbox.transports.base import Pending, Transport
 from outbox.transports.soap import open_soap
 
 _MESSAGE_ID = re.compile(rb'messageId="([0-9a-f]{32})"')
@@ -145,7 +147,10 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--hub", choices=("real", "null"), default="real")
     parser.add_argument("--index", type=int, default=20_000)
-    parser.add_argument("--hub-mode", choices=("inline", "background"), default="inline")
+    parser.add_argument("--hub-mode", choices=("inline", "background"), default="background")
+    parser.add_argument(
+        "--lanes", type=int, default=DeliveryConfig().lanes, help="delivery lanes (threads)"
+    )
     args = parser.parse_args()
     configure_logging("warning", "json")
     print(f"building {args.records} records ...", flush=True)
@@ -159,7 +164,7 @@ def main() -> None:
             with engine.begin() as conn:
                 enqueue_prepared(conn, keys, SOURCE, prepared[start : start + 5000])
         server = None
-        delivery = DeliveryConfig(batch_size=1000, poll_interval_seconds=0.05)
+        delivery = DeliveryConfig(batch_size=1000, poll_interval_seconds=0.05, lanes=args.lanes)
         if args.hub == "real":
             server, url, certs = _start_hub(root, args.index, args.hub_mode)
             delivery = delivery.model_copy(
@@ -172,35 +177,43 @@ def main() -> None:
                     ),
                 }
             )
-            transport = open_soap(delivery, base=root)
-        else:
-            transport = NullHub()  # type: ignore[assignment]
-        worker = Worker(
-            engine,
-            keys,
-            transport,
-            la_code="891",
-            delivery=delivery,
-            batch_size=1000,
-            exclusive=True,
-        )
+        transports: list[Transport] = [
+            open_soap(delivery, base=root) if server is not None else NullHub()  # type: ignore[misc]
+            for _ in range(args.lanes)
+        ]
+        pacer = Pacer(delivery.rate)
+        lanes = [
+            Worker(
+                engine,
+                keys,
+                transport,
+                la_code="891",
+                delivery=delivery,
+                batch_size=1000,
+                pacer=pacer,
+                owner=f"bench/{lane}",
+                exclusive=True,
+            )
+            for lane, transport in enumerate(transports)
+        ]
         try:
             hub_cpu = _tree_cpu_seconds(server.pid) if server is not None else 0.0
             cpu = time.process_time()
             started = time.perf_counter()
-            worker.run(until_empty=True)
+            summary = run_lanes(lanes, until_empty=True)
             elapsed = time.perf_counter() - started
             cpu = time.process_time() - cpu
             if server is not None:
                 hub_cpu = _tree_cpu_seconds(server.pid) - hub_cpu
         finally:
-            transport.close()
+            for transport in transports:
+                transport.close()
             engine.dispose()
             if server is not None:
                 server.terminate()
                 server.wait(timeout=30)
-    summary = worker.summary
     mode = f" ({args.hub_mode} processing)" if args.hub == "real" else ""
+    mode += f", {args.lanes} lane(s)"
     print(
         f"hub: {args.hub}{mode}; outcomes: {summary.outcomes}; batches: {summary.batches_completed}"
     )

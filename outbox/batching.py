@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import Connection, and_, exists, insert, select, update
+from sqlalchemy import Connection, and_, exists, func, insert, select, update
 
 from ldi import NAMESPACE, SCHEMA_VERSION
 from ldi.safexml import make_parser
@@ -90,12 +90,41 @@ def _eligible(source_system: str | None = None):  # type: ignore[no-untyped-def]
     return condition
 
 
-def next_source_system(conn: Connection) -> str | None:
-    """The source system of the oldest entry that could be sent now, if any."""
-    row = conn.execute(
-        select(entries.c.source_system).where(_eligible()).order_by(entries.c.id).limit(1)
-    ).first()
-    return None if row is None else str(row[0])
+def pending_source_systems(conn: Connection) -> list[str]:
+    """Source systems with pending entries, the one whose oldest pending entry is oldest first.
+
+    One pass over the (state, source_system, id) index; asking instead for "the oldest entry
+    that could be sent now" sorts every pending entry and probes each one's other versions,
+    which costs tens of milliseconds per batch on a full outbox.
+    """
+    oldest = func.min(entries.c.id)
+    rows = conn.execute(
+        select(entries.c.source_system, oldest)
+        .where(entries.c.state == EntryState.PENDING.value)
+        .group_by(entries.c.source_system)
+        .order_by(oldest)
+    ).all()
+    return [str(row[0]) for row in rows]
+
+
+def _ready_entries(conn: Connection, source_system: str, max_records: int) -> list[Any]:
+    """The oldest pending entries of ``source_system`` that could be sent now."""
+    query = (
+        select(
+            entries.c.id,
+            entries.c.message_id,
+            entries.c.source_record_id,
+            entries.c.payload,
+            entries.c.key_id,
+            entries.c.payload_size,
+        )
+        .where(_eligible(source_system))
+        .order_by(entries.c.id)
+        .limit(max_records)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=entries)
+    return list(conn.execute(query).all())
 
 
 def form_batch(
@@ -113,25 +142,13 @@ def form_batch(
 
     Runs inside the caller's transaction; the caller commits.
     """
-    source_system = next_source_system(conn)
-    if source_system is None:
+    rows: list[Any] = []
+    for source_system in pending_source_systems(conn):
+        rows = _ready_entries(conn, source_system, max_records)
+        if rows:
+            break
+    if not rows:
         return None
-    query = (
-        select(
-            entries.c.id,
-            entries.c.message_id,
-            entries.c.source_record_id,
-            entries.c.payload,
-            entries.c.key_id,
-            entries.c.payload_size,
-        )
-        .where(_eligible(source_system))
-        .order_by(entries.c.id)
-        .limit(max_records)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=entries)
-    rows = conn.execute(query).all()
     budget = max_bytes - _HEADER_ALLOWANCE
     chosen: list[Any] = []
     used = 0
@@ -203,6 +220,10 @@ def build_document(
     """The ``SubmissionBatch`` document from stored ``Record`` XML, with ContactPoint ids added.
 
     ``records`` holds each record's XML and the ContactPoint id to add when it has none.
+    The stored XML is what :func:`outbox.entries.record_xml` wrote (lxml, default namespace
+    declared on ``Record``), so it is spliced in as bytes with that declaration dropped: the
+    result is byte for byte what parsing and re-serialising every record gives
+    (:func:`_spliced_record` falls back to that for anything else), at a tenth of the cost.
     """
     root = etree.Element(_NS + "SubmissionBatch", nsmap={None: NAMESPACE})
     root.set("batchId", batch_id)
@@ -210,12 +231,40 @@ def build_document(
     root.set("accountableBody", la_code)
     root.set("sourceSystem", source_system)
     root.set("createdAt", created_at.isoformat())
+    root.text = _SLOT
+    head, tail = etree.tostring(root, xml_declaration=True, encoding="UTF-8").split(_SLOT_BYTES)
     parser = make_parser()
-    for xml, contactpoint_id in records:
-        record = etree.fromstring(xml, parser)
-        if contactpoint_id is not None and record.find(_NS + "ContactPointId") is None:
-            element = etree.Element(_NS + "ContactPointId")
-            element.text = contactpoint_id
-            record.insert(1, element)  # right after SourceRecordId (XSD order)
-        root.append(record)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    body = [_spliced_record(xml, contactpoint_id, parser) for xml, contactpoint_id in records]
+    return head + b"".join(body) + tail
+
+
+_SLOT = "records-go-here"
+_SLOT_BYTES = _SLOT.encode("ascii")
+_DEFAULT_NAMESPACE = b' xmlns="' + NAMESPACE.encode("ascii") + b'"'
+_RECORD_START = b"<Record" + _DEFAULT_NAMESPACE
+_RECORD_ID_END = b"</SourceRecordId>"
+
+
+def _spliced_record(xml: bytes, contactpoint_id: str | None, parser: etree.XMLParser) -> bytes:
+    """One stored record as it sits inside the batch element (default namespace inherited)."""
+    if not xml.startswith(_RECORD_START) or _RECORD_ID_END not in xml:
+        xml = _reserialised(xml, contactpoint_id, parser)
+        return b"<Record" + xml[len(_RECORD_START) :] if xml.startswith(_RECORD_START) else xml
+    record = b"<Record" + xml[len(_RECORD_START) :]
+    if contactpoint_id is None or b"<ContactPointId>" in record:
+        return record
+    at = record.index(_RECORD_ID_END) + len(_RECORD_ID_END)  # XSD order: right after it
+    element = etree.Element(_NS + "ContactPointId", nsmap={None: NAMESPACE})
+    element.text = contactpoint_id
+    inserted = etree.tostring(element, encoding="UTF-8").replace(_DEFAULT_NAMESPACE, b"", 1)
+    return record[:at] + inserted + record[at:]
+
+
+def _reserialised(xml: bytes, contactpoint_id: str | None, parser: etree.XMLParser) -> bytes:
+    """The general path, for stored XML in any other form: parse, add the id, serialise."""
+    record = etree.fromstring(xml, parser)
+    if contactpoint_id is not None and record.find(_NS + "ContactPointId") is None:
+        element = etree.Element(_NS + "ContactPointId")
+        element.text = contactpoint_id
+        record.insert(1, element)  # right after SourceRecordId (XSD order)
+    return etree.tostring(record, encoding="UTF-8")

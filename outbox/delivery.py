@@ -37,6 +37,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -110,6 +111,19 @@ class RunSummary:
             self.outcomes[status] = self.outcomes.get(status, 0) + count
         self.stale += summary.stale
 
+    def merge(self, other: RunSummary) -> None:
+        """Add another lane's counts to these."""
+        self.batches_submitted += other.batches_submitted
+        self.records_submitted += other.records_submitted
+        self.batches_completed += other.batches_completed
+        self.batches_parked += other.batches_parked
+        self.retries_scheduled += other.retries_scheduled
+        self.stale += other.stale
+        for code, count in other.retry_codes.items():
+            self.retry_codes[code] = self.retry_codes.get(code, 0) + count
+        for status, count in other.outcomes.items():
+            self.outcomes[status] = self.outcomes.get(status, 0) + count
+
 
 class Worker:
     """One delivery worker: claims, submits, polls and records, one batch at a time."""
@@ -147,9 +161,12 @@ class Worker:
 
     def run(self, *, until_empty: bool, stop: threading.Event | None = None) -> RunSummary:
         """Step until stopped (or, with ``until_empty``, until nothing is left to deliver)."""
-        stop = stop or threading.Event()
         if self.exclusive:
             self.take_over_leases()
+        return self.work(until_empty=until_empty, stop=stop or threading.Event())
+
+    def work(self, *, until_empty: bool, stop: threading.Event) -> RunSummary:
+        """:meth:`run`'s loop, without taking over leases (:func:`run_lanes` does that once)."""
         log.info("outbox.worker_started", worker=self.owner, transport=self.delivery.transport)
         while not stop.is_set():
             self.prune_when_due()
@@ -365,6 +382,50 @@ class Worker:
         )
         if result.rowcount != 1:
             raise LeaseLost(f"batch {batch_id} is no longer ours")
+
+
+def run_lanes(
+    lanes: Sequence[Worker], *, until_empty: bool, stop: threading.Event | None = None
+) -> RunSummary:
+    """Run several workers of one process side by side, one thread each; their summed summary.
+
+    A lane spends most of a batch waiting: for the hub's receipt, for its outcome, for a
+    commit to reach the disk. With two lanes one batch is formed or recorded while another is
+    at the hub, so the adapter and the hub work at the same time instead of taking turns. Each
+    lane is a whole :class:`Worker` with its own owner id and transport, so claims and leases
+    keep lanes apart exactly as they keep processes apart; they share the pacer (one rate per
+    process). The first lane to fail stops the others, and its error is raised here.
+    """
+    if not lanes:
+        raise ValueError("run_lanes needs at least one lane")
+    stop = stop or threading.Event()
+    if lanes[0].exclusive:
+        lanes[0].take_over_leases()  # once, before any lane holds a lease
+    if len(lanes) == 1:
+        return lanes[0].work(until_empty=until_empty, stop=stop)
+    failures: list[BaseException] = []
+
+    def lane(worker: Worker) -> None:
+        try:
+            worker.work(until_empty=until_empty, stop=stop)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by run_lanes, not swallowed
+            failures.append(exc)
+            stop.set()
+
+    threads = [
+        threading.Thread(target=lane, args=(w,), name=f"lane-{i}", daemon=True)
+        for i, w in enumerate(lanes)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    total = RunSummary()
+    for worker in lanes:
+        total.merge(worker.summary)
+    return total
 
 
 # ----- one batch, one stage -----

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from outbox.bulk import execute_many
 from outbox.clock import utc_now
 from outbox.store import delta_state
 
@@ -98,7 +99,7 @@ def save_state(
             "updated_at": statement.excluded.updated_at,
         },
     )
-    conn.execute(statement, values)
+    execute_many(conn, statement, values)
     return len(values)
 
 
@@ -137,7 +138,7 @@ def record_contactpoint_ids(
             "updated_at": statement.excluded.updated_at,
         },
     )
-    conn.execute(statement, values)
+    execute_many(conn, statement, values)
 
 
 def contactpoint_ids(

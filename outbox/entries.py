@@ -43,6 +43,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from ldi.errors import StoreError
 from ldi.models import Action, Record
 from ldi.xmlcodec import to_element
+from outbox.bulk import execute_many
 from outbox.clock import utc_now
 from outbox.crypto import KeyRing, entry_aad
 from outbox.store import entries
@@ -245,7 +246,7 @@ def _enqueue_chunk(
                 "updated_at": at,
             }
         )
-    conn.execute(insert(entries), rows)
+    execute_many(conn, insert(entries), rows)
     return superseded
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from adapter.log import get_logger
 from ldi.models import BatchOutcome, OutcomeStatus, RecordOutcome
 from outbox import worklist
+from outbox.bulk import execute_many
 from outbox.delta_state import record_contactpoint_ids
 from outbox.entries import EntryState
 from outbox.store import entries, outcomes
@@ -185,7 +186,7 @@ def _store_outcomes(conn: Connection, stored: list[dict[str, object]]) -> None:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(outcomes).on_conflict_do_nothing(index_elements=["message_id"])
-    conn.execute(statement, stored)
+    execute_many(conn, statement, stored)
 
 
 def _move_entries(

@@ -22,6 +22,7 @@ rate is smooth at the scale of seconds, not only on average.
 from __future__ import annotations
 
 import math
+import threading
 
 from adapter.config import RateConfig
 from outbox.clock import Clock, SystemClock
@@ -42,6 +43,7 @@ class Pacer:
         self._started: float | None = None
         self._next = -math.inf
         self._held_until = -math.inf
+        self._lock = threading.Lock()  # lanes of one worker share the pacer
 
     @property
     def limited(self) -> bool:
@@ -75,10 +77,18 @@ class Pacer:
 
     def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (the hub said THROTTLED with this Retry-After)."""
-        self._held_until = max(self._held_until, self._clock.monotonic() + seconds)
+        with self._lock:
+            self._held_until = max(self._held_until, self._clock.monotonic() + seconds)
 
     def acquire(self, records: int) -> float:
-        """Wait until ``records`` may be sent; returns the seconds waited."""
+        """Wait until ``records`` may be sent; returns the seconds waited.
+
+        Lanes queue here one after another: each takes the next slot of the schedule.
+        """
+        with self._lock:
+            return self._acquire(records)
+
+    def _acquire(self, records: int) -> float:
         now = self._clock.monotonic()
         if self._started is None:
             self._started = now

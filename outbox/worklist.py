@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from outbox.bulk import execute_many
 from outbox.store import worklist
 
 _CHUNK = 500
@@ -46,7 +47,7 @@ def add(conn: Connection, items: Sequence[dict[str, object]]) -> None:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(worklist).on_conflict_do_nothing(index_elements=["message_id"])
-    conn.execute(statement, list(items))
+    execute_many(conn, statement, items)
 
 
 def resolve(

@@ -22,10 +22,10 @@ from adapter.config import AdapterConfig
 from adapter.exit_codes import EXIT_FINDINGS, EXIT_OK
 from ldi.errors import ConfigError, StoreError
 from outbox import audit
-from outbox.delivery import RunSummary, Worker, WorkerHalted, worker_id
+from outbox.delivery import RunSummary, Worker, WorkerHalted, run_lanes, worker_id
 from outbox.pacing import Pacer
 from outbox.service import Outbox
-from outbox.transports.base import open_transport
+from outbox.transports.base import Transport, open_transport
 from outbox.workers import sole_worker_lock, spawn_workers
 
 
@@ -52,11 +52,11 @@ def deliver_until(
     stop: threading.Event,
     rate_share: float = 1.0,
 ) -> RunSummary:
-    """Run one delivery worker in this process (``deliver``, ``run --deliver``, the demo).
+    """Run one delivery worker in this process (``deliver``, ``run --deliver``, the demo),
+    with ``delivery.lanes`` lanes (:func:`outbox.delivery.run_lanes`).
 
     Raises WorkerHalted (the hub refused us: TLS, host key), StoreError or ConfigError.
     """
-    transport = open_transport(config.delivery, base=outbox.base)
     batch_size = (
         config.delivery.sftp.batch_size
         if config.delivery.transport == "sftp"
@@ -65,24 +65,33 @@ def deliver_until(
     lock: AbstractContextManager[None] = (
         sole_worker_lock(Path(str(outbox.engine.url.database))) if outbox.sqlite else nullcontext()
     )
+    pacer = Pacer(config.delivery.rate, share=rate_share)
+    transports: list[Transport] = []
     try:
         with lock:
             _record_config(outbox, config, owner)
-            worker = Worker(
-                outbox.engine,
-                outbox.keys,
-                transport,
-                la_code=config.organisation.la_code,
-                delivery=config.delivery,
-                batch_size=batch_size,
-                pacer=Pacer(config.delivery.rate, share=rate_share),
-                owner=owner,
-                exclusive=outbox.sqlite,
-                prune_after_days=config.store.prune_sent_after_days,
-            )
-            return worker.run(until_empty=until_empty, stop=stop)
+            lanes = []
+            for lane in range(config.delivery.lanes):
+                transports.append(open_transport(config.delivery, base=outbox.base))
+                lanes.append(
+                    Worker(
+                        outbox.engine,
+                        outbox.keys,
+                        transports[-1],
+                        la_code=config.organisation.la_code,
+                        delivery=config.delivery,
+                        batch_size=batch_size,
+                        pacer=pacer,
+                        owner=owner if lane == 0 else f"{owner}/{lane}",
+                        exclusive=outbox.sqlite,
+                        # one lane prunes (hourly); the others only deliver
+                        prune_after_days=config.store.prune_sent_after_days if lane == 0 else None,
+                    )
+                )
+            return run_lanes(lanes, until_empty=until_empty, stop=stop)
     finally:
-        transport.close()
+        for transport in transports:
+            transport.close()
 
 
 @click.command("deliver")

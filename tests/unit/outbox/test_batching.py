@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
 from sqlalchemy import Engine, select, update
 
+from ldi import NAMESPACE
 from ldi.validation import check_document
-from outbox.batching import FormedBatch, Oversized, form_batch
+from outbox.batching import FormedBatch, Oversized, build_document, form_batch
 from outbox.clock import utc_now
 from outbox.crypto import KeyRing, batch_aad
 from outbox.delta_state import record_contactpoint_ids
-from outbox.entries import enqueue
+from outbox.entries import enqueue, record_xml
 from outbox.store import batches, entries
 from tests.unit.outbox.conftest import SOURCE, record
 
@@ -113,3 +119,77 @@ def test_known_contactpoint_id_is_added_to_later_versions(engine: Engine, keys: 
     assert b"<ContactPointId>CP3000000011</ContactPointId>" in document
     check = check_document(document)
     assert check.schema_valid, check.schema_errors
+
+
+def _reference_document(records: list[tuple[bytes, str | None]], created: datetime) -> bytes:
+    """What build_document gave before splicing: parse each record, add the id, serialise."""
+    root = etree.Element(_NS + "SubmissionBatch", nsmap={None: NAMESPACE})
+    for name, value in (
+        ("batchId", BATCH_ID),
+        ("schemaVersion", "1.0"),
+        ("accountableBody", "891"),
+        ("sourceSystem", SOURCE),
+        ("createdAt", created.isoformat()),
+    ):
+        root.set(name, value)
+    for xml, contactpoint_id in records:
+        element = etree.fromstring(xml)
+        if contactpoint_id is not None and element.find(_NS + "ContactPointId") is None:
+            added = etree.Element(_NS + "ContactPointId")
+            added.text = contactpoint_id
+            element.insert(1, added)
+        root.append(element)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+BATCH_ID = "6f1c2d3e-4b5a-4c6d-8e7f-0123456789ab"
+_NS = "{" + NAMESPACE + "}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    given_names=st.lists(
+        st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12),
+        min_size=1,
+        max_size=4,
+    ),
+    with_id=st.lists(st.booleans(), min_size=4, max_size=4),
+)
+def test_spliced_document_equals_reparsed_document(
+    given_names: list[str], with_id: list[bool]
+) -> None:
+    """Splicing stored records gives the same bytes as parsing and re-serialising them."""
+    records: list[tuple[bytes, str | None]] = []
+    for index, name in enumerate(given_names):
+        carried = "CP0000000001" if with_id[index] and index % 2 else None
+        xml = record_xml(record(f"R{index}&<'\"", given=name, contactpoint_id=carried))
+        records.append((xml, "CP0000000777" if with_id[index] else None))
+    created = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
+    built = build_document(
+        batch_id=BATCH_ID, la_code="891", source_system=SOURCE, created_at=created, records=records
+    )
+    assert built == _reference_document(records, created)
+
+
+def test_records_stored_in_another_form_still_build_a_valid_batch() -> None:
+    """A stored record with a namespace prefix (not the usual form) is re-serialised, valid."""
+    plain = record_xml(record("P1"))
+    prefixed = (
+        plain.replace(b'<Record xmlns="', b'<ldi:Record xmlns:ldi="', 1)
+        .replace(b"<", b"<ldi:")
+        .replace(b"<ldi:ldi:", b"<ldi:")
+        .replace(b"<ldi:/", b"</ldi:")
+    )
+    assert etree.fromstring(prefixed).tag == _NS + "Record"
+    created = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
+    built = build_document(
+        batch_id=BATCH_ID,
+        la_code="891",
+        source_system=SOURCE,
+        created_at=created,
+        records=[(prefixed, "CP0000000777"), (plain, None)],
+    )
+    check = check_document(built)
+    assert check.schema_valid, check.schema_errors
+    assert check.batch is not None
+    assert [r.contactpoint_id for r in check.batch.records] == ["CP0000000777", None]
