@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -9,10 +11,12 @@ from sqlalchemy import Engine, select, update
 
 from adapter.config import DeliveryConfig, RetryConfig
 from ldi.errors import PermanentDeliveryError
+from ldi.models import BatchReceipt
 from outbox.clock import utc_now
 from outbox.crypto import KeyRing
-from outbox.delivery import Worker, WorkerHalted
+from outbox.delivery import Worker, WorkerHalted, run_lanes
 from outbox.entries import enqueue
+from outbox.pacing import Pacer
 from outbox.retry import CONNECTION, TLS_REFUSED, error_for
 from outbox.store import batches, entries
 from tests.unit.outbox.conftest import SOURCE, record
@@ -199,3 +203,70 @@ def test_unexpected_permanent_error_class_parks(engine: Engine, keys: KeyRing) -
     hub = FakeHub(submit_script=[PermanentDeliveryError("odd", code="ODD")])
     worker(engine, keys, hub).run(until_empty=True)
     assert set(states(engine).values()) == {("parked", 1, "ODD")}
+
+
+class _SlowHub(FakeHub):
+    """A FakeHub whose submissions take a while, so that lanes overlap; records overlaps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = 0
+        self.most_inside = 0
+        self._lock = threading.Lock()
+
+    def submit(self, batch_xml: bytes, batch_id: str) -> BatchReceipt:
+        with self._lock:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+        time.sleep(0.05)
+        with self._lock:
+            self.inside -= 1
+            return super().submit(batch_xml, batch_id)
+
+
+def _lanes(engine: Engine, keys: KeyRing, hubs: list[FakeHub], size: int = 10) -> list[Worker]:
+    pacer = Pacer(FAST.rate)
+    return [
+        Worker(
+            engine,
+            keys,
+            hub,
+            la_code="891",
+            delivery=FAST,
+            batch_size=size,
+            pacer=pacer,
+            owner=f"lanes-test/{i}",
+            exclusive=True,
+        )
+        for i, hub in enumerate(hubs)
+    ]
+
+
+def test_two_lanes_deliver_every_record_once_with_batches_at_the_hub_together(
+    engine: Engine, keys: KeyRing
+) -> None:
+    """Two lanes send different batches at the same time; every record is applied once."""
+    ids = queue(engine, keys, *[f"L{i}" for i in range(60)])
+    hub = _SlowHub()
+    summary = run_lanes(_lanes(engine, keys, [hub, hub]), until_empty=True)
+    assert sorted(hub.applied) == sorted(ids)
+    assert hub.most_inside == 2  # the lanes really overlapped
+    assert summary.records_submitted == 60 and summary.batches_completed == 6
+    assert summary.outcomes == {"NoMatch": 60}
+    assert {s for s, _, _ in states(engine).values()} == {"done"}
+
+
+def test_a_failing_lane_stops_the_others_and_its_error_is_raised(
+    engine: Engine, keys: KeyRing
+) -> None:
+    """TLS refused in one lane halts the whole worker with that error; nothing is lost."""
+    queue(engine, keys, *[f"F{i}" for i in range(40)])
+    refused = FakeHub(submit_script=[error_for(TLS_REFUSED, "bad certificate")])
+    with pytest.raises(WorkerHalted):
+        run_lanes(_lanes(engine, keys, [refused, _SlowHub()]), until_empty=True)
+    assert all(
+        state in ("pending", "in_flight", "sent", "done") for state, _, _ in states(engine).values()
+    )
+    with engine.connect() as conn:
+        open_batches = conn.execute(select(batches.c.state, batches.c.lease_owner)).all()
+    assert all(owner is None for state, owner in open_batches if state == "formed")
