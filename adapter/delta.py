@@ -27,20 +27,18 @@ output, a mapping or code-table change re-sends exactly the records whose output
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from lxml import etree
 from sqlalchemy import Connection, select
 
 from adapter import held
 from connectors.base import SourceRecord
 from ldi.models import Action, Breach, Record
-from ldi.xmlcodec import to_element
+from ldi.xmlwriter import WrittenRecord, content_digest, record_bytes, write_record
 from mappings.gate import GateResult, Verdict
 from mappings.mapper import MapResult
 from outbox.delta_state import DeltaRow, load_state, save_state
@@ -105,30 +103,19 @@ class Processed:
     gated: GateResult | None  # None when the mapping already held it
 
 
-def content_hash(element: etree._Element) -> str:
-    """SHA-256 of a record's content: its child elements, without the envelope attributes."""
-    digest = hashlib.sha256()
-    for child in element:
-        digest.update(etree.tostring(child, encoding="UTF-8"))
-    return digest.hexdigest()
-
-
 def _withdraw(source_system: str, record_id: str, version: int) -> PreparedEntry:
     mid = message_id(source_system, record_id, version)
     record = Record(
         message_id=mid, action=Action.WITHDRAW, version=version, source_record_id=record_id
     )
-    xml = etree.tostring(to_element(record, "Record"), encoding="UTF-8")
-    return PreparedEntry(record_id, version, Action.WITHDRAW, mid, xml)
+    return PreparedEntry(record_id, version, Action.WITHDRAW, mid, record_bytes(record))
 
 
 def _upsert(
-    source_system: str, record: Record, version: int, element: etree._Element
+    source_system: str, record: Record, version: int, written: WrittenRecord
 ) -> PreparedEntry:
     mid = message_id(source_system, record.source_record_id, version)
-    element.set("messageId", mid)
-    element.set("version", str(version))
-    xml = etree.tostring(element, encoding="UTF-8")
+    xml = written.document(mid, Action.UPSERT.value, version)
     return PreparedEntry(record.source_record_id, version, Action.UPSERT, mid, xml)
 
 
@@ -208,16 +195,16 @@ class DeltaEngine:
                 self._hold(holding, item, record_id, breaches)
                 continue
             counts.reductions.update(r.split(" ", 1)[0] for r in gated.reductions)
-            element = gated.element  # built and XSD-validated by the gate: not built twice
-            if element is None:
-                element = to_element(gated.record, "Record")
-            digest = content_hash(element)
+            written = gated.written  # written and XSD-validated by the gate: not written twice
+            if written is None:
+                written = write_record(gated.record)
+            digest = content_digest(written)
             released.append(record_id)
             if sent and known is not None and known.content_hash == digest:
                 counts.unchanged += 1
                 continue
             version = (known.last_version if known else 0) + 1
-            entries.append(_upsert(self.source_system, gated.record, version, element))
+            entries.append(_upsert(self.source_system, gated.record, version, written))
             new_state.append(DeltaRow(record_id, digest, version, withdrawn=False))
             counts.upserts += 1
         enqueue_prepared(conn, self.outbox.keys, self.source_system, entries, now=self.run_at)

@@ -15,13 +15,14 @@ Order matters and follows the regulations, not convenience:
    so the owning team can fix it at source.
 
 :func:`apply_policies` decides a whole chunk at once, with the same result per record as
-:func:`apply_policy`: each record's ``Record`` element is built once and handed on to the delta
-engine (:attr:`GateResult.element`); the XSD runs once over a batch holding every candidate of
-the chunk, and only when that batch fails are the records it names validated one by one, so a
-schema-invalid record is still held with LDI-MSG-01 and its own redacted messages (TA-SCH-01).
-The per-value text rules run only on a record whose element holds a suspect value (white space
-at an end, a control character, text that is not NFC, a name outside LDI-MSG-03): for any
-other record they could find nothing.
+:func:`apply_policy`: each record is written as XML text once (:mod:`ldi.xmlwriter`: the bytes
+lxml would give, without building a tree) and handed on to the delta engine
+(:attr:`GateResult.written`); the chunk's records are parsed and XSD-validated as one batch, and
+only when that batch fails are the records it names validated one by one, so a schema-invalid
+record is still held with LDI-MSG-01 and its own redacted messages (TA-SCH-01). The per-value
+text rules run only on a record holding a suspect value (white space at an end, a control
+character, text that is not NFC, a name outside LDI-MSG-03): for any other record they could
+find nothing.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ from ldi.models import (
     ServiceType,
 )
 from ldi.rules import ADULT_AGE, OUT_OF_SCOPE_AGE, age_on, check_record, name_problem
+from ldi.safexml import make_parser
 from ldi.schema import get_schema, redact_message
 from ldi.xmlcodec import to_element
+from ldi.xmlwriter import WrittenRecord, start_tag, write_record
 
 
 class Verdict(StrEnum):
@@ -61,9 +64,9 @@ class GateResult:
     record: Record | None
     breaches: tuple[Breach, ...] = ()
     reductions: tuple[str, ...] = ()  # what the gate removed, by rule (ids, no values)
-    #: With SEND: the record's ``Record`` element (envelope placeholders), as the XSD passed it.
-    #: The delta engine sets the envelope and serialises it, once; None: build it from ``record``.
-    element: etree._Element | None = field(default=None, compare=False, repr=False)
+    #: With SEND: the record written as XML, as the XSD passed it. The delta engine hashes it
+    #: and adds the envelope; None: write it from ``record``.
+    written: WrittenRecord | None = field(default=None, compare=False, repr=False)
 
 
 def _indicator(involvement: Involvement) -> Involvement:
@@ -130,30 +133,54 @@ def _scope(child: Child, on: date) -> Breach | None:
     return None
 
 
-_NS = "{" + NAMESPACE + "}"
-_NAME_TAGS = frozenset(_NS + n for n in ("GivenName", "MiddleNames", "FamilyName"))
 _CONTROL = re.compile(r"[\x01-\x1f\x7f-\x9f]")  # Unicode Cc, less NUL (the separator)
-_attribute_values = etree.XPath("descendant-or-self::*/@*", smart_strings=False)
 _PLAIN_NAME = re.compile(r"[A-Za-z '.\-]*")  # ASCII letters and name punctuation: LDI-MSG-03 holds
 _RECORD_POSITION = re.compile(r"/\*/\*(?:\[(\d+)\])?(?:/|$)")
 
 
-def _wrapper(created_at: datetime) -> etree._Element:
+def _batch_text(written: Sequence[tuple[Record, WrittenRecord]], created_at: datetime) -> bytes:
     """A minimal SubmissionBatch around the records being checked (placeholder envelope)."""
-    return etree.Element(
-        _NS + "SubmissionBatch",
-        nsmap={None: NAMESPACE},
-        batchId="00000000-0000-4000-8000-000000000000",
-        schemaVersion="1.0",
-        accountableBody="891",
-        sourceSystem="GATE",
-        createdAt=created_at.isoformat(),
+    head = (
+        f'<SubmissionBatch xmlns="{NAMESPACE}" batchId="00000000-0000-4000-8000-000000000000" '
+        f'schemaVersion="1.0" accountableBody="891" sourceSystem="GATE" '
+        f'createdAt="{created_at.isoformat()}">'
     )
+    parts = [head]
+    for record, text in written:
+        parts.append(
+            start_tag(record.message_id, record.action.value, record.version, declare=False)
+        )
+        parts.append(text.body())
+    parts.append("</SubmissionBatch>")
+    return "".join(parts).encode()
 
 
-def _errors_alone(element: etree._Element, created_at: datetime) -> list[Breach]:
-    """XSD errors of one record element inside its own minimal batch; values redacted."""
-    batch = _wrapper(created_at)
+def _validates(document: bytes) -> bool:
+    """XSD-validate the batch text (the error log stays on the schema for the caller)."""
+    return bool(get_schema().validate(etree.fromstring(document, make_parser())))
+
+
+def _errors_alone(record: Record, written: WrittenRecord, created_at: datetime) -> list[Breach]:
+    """XSD errors of one record inside its own minimal batch; values redacted."""
+    if _validates(_batch_text([(record, written)], created_at)):
+        return []
+    return [
+        Breach(rule="LDI-MSG-01", path="Record[1]", message=redact_message(e.message)[:500])
+        for e in get_schema().error_log
+    ]
+
+
+def schema_breaches(record: Record, created_at: datetime) -> list[Breach]:
+    """XSD errors of one record, checked inside a minimal batch (TA-SCH-01); values redacted."""
+    try:
+        written = write_record(record)
+    except ValueError:  # a value XML cannot hold: as lxml refuses it, checked the lxml way
+        return _errors_of_element(to_element(record, "Record"), created_at)
+    return _errors_alone(record, written, created_at)
+
+
+def _errors_of_element(element: etree._Element, created_at: datetime) -> list[Breach]:
+    batch = etree.fromstring(_batch_text([], created_at), make_parser())
     batch.append(element)
     schema = get_schema()
     if schema.validate(batch):
@@ -164,31 +191,22 @@ def _errors_alone(element: etree._Element, created_at: datetime) -> list[Breach]
     ]
 
 
-def schema_breaches(record: Record, created_at: datetime) -> list[Breach]:
-    """XSD errors of one record, checked inside a minimal batch (TA-SCH-01); values redacted."""
-    return _errors_alone(to_element(record, "Record"), created_at)
-
-
 def _schema_errors(
-    elements: Sequence[etree._Element], created_at: datetime
+    written: Sequence[tuple[Record, WrittenRecord]], created_at: datetime
 ) -> dict[int, list[Breach]]:
-    """XSD errors by position, for the elements that have any: as :func:`schema_breaches` gives.
+    """XSD errors by position, for the records that have any: as :func:`schema_breaches` gives.
 
-    One batch holds every element; records are independent under the XSD (no identity
+    One batch holds every record; records are independent under the XSD (no identity
     constraints), so the batch is valid exactly when each record is. When it is not, the error
     log names the failing records by position: those are validated alone (for their own
     messages), and the batch of the others is validated again, until it passes. An error that
-    names no record sends every remaining record through alone. Each element ends inside the
-    batch that passed it (or its own), which serialises it exactly as a free-standing element.
+    names no record sends every remaining record through alone.
     """
     schema = get_schema()
     failed: dict[int, list[Breach]] = {}
-    remaining = list(range(len(elements)))
+    remaining = list(range(len(written)))
     while remaining:
-        batch = _wrapper(created_at)
-        for position in remaining:
-            batch.append(elements[position])
-        if schema.validate(batch):
+        if _validates(_batch_text([written[p] for p in remaining], created_at)):
             break
         suspects: set[int] = set()
         for entry in schema.error_log:
@@ -204,31 +222,30 @@ def _schema_errors(
         if not suspects:  # invalid, yet no error: trust nothing in this batch
             suspects = set(remaining)
         for position in sorted(suspects):
-            errors = _errors_alone(elements[position], created_at)
+            errors = _errors_alone(*written[position], created_at)
             if errors:
                 failed[position] = errors
         remaining = [p for p in remaining if p not in suspects]
     return failed
 
 
-def _texts_clean(element: etree._Element) -> bool:
+def _texts_clean(written: WrittenRecord) -> bool:
     """True when no text or attribute value could break LDI-MSG-02/03.
 
-    Exact, not a heuristic: every text value of a record is in its element, and the values the
-    element adds (dates, flags, numbers, codes) are always clean. So when this is True the
-    per-value text rules find nothing; when False they run and say what is wrong. Control
+    Exact, not a heuristic: every text value of a record is among the written values, and the
+    values the writer adds (dates, flags, numbers, codes) are always clean. So when this is True
+    the per-value text rules find nothing; when False they run and say what is wrong. Control
     characters and NFC are checked on the values joined by NUL (which XML cannot hold): NUL is
     a starter that nothing composes with, so the joined text is NFC exactly when every value is.
     """
-    values = [*element.itertext(), *_attribute_values(element)]
+    values = written.values
     for value in values:
         if value != value.strip():
             return False
     joined = "\x00".join(values)
     if _CONTROL.search(joined) or not unicodedata.is_normalized("NFC", joined):
         return False
-    for node in element.iter(*_NAME_TAGS):
-        text = node.text
+    for text in written.names:
         if text and _PLAIN_NAME.fullmatch(text) is None and name_problem(text) is not None:
             return False
     return True
@@ -236,7 +253,7 @@ def _texts_clean(element: etree._Element) -> bool:
 
 def _prepare(
     record: Record, on: date
-) -> tuple[GateResult | None, Record, tuple[str, ...], etree._Element | None]:
+) -> tuple[GateResult | None, Record, tuple[str, ...], WrittenRecord | None]:
     """Scope, reductions and the rules for one record; a result unless the XSD must decide."""
     if record.child is not None:
         out_of_scope = _scope(record.child, on)
@@ -246,14 +263,14 @@ def _prepare(
     record, shielded = _reduce_shielded(record)
     reductions = (*sensitive, *shielded)
     try:
-        element: etree._Element | None = to_element(record, "Record")
-    except ValueError:  # a value lxml cannot hold (a control character): the rules say why
-        element = None
-    clean = element is not None and _texts_clean(element)
+        written: WrittenRecord | None = write_record(record)
+    except ValueError:  # a value XML cannot hold (a control character): the rules say why
+        written = None
+    clean = written is not None and _texts_clean(written)
     breaches = check_record(record, on, text_rules=not clean)
     if breaches:
         return GateResult(Verdict.HOLD, record, tuple(breaches), reductions), record, (), None
-    return None, record, reductions, element
+    return None, record, reductions, written
 
 
 def apply_policy(record: Record, *, run_at: datetime) -> GateResult:
@@ -265,23 +282,23 @@ def apply_policies(records: Sequence[Record], *, run_at: datetime) -> list[GateR
     """:func:`apply_policy` for each of ``records``, in order, with one XSD pass for them all."""
     on = run_at.date()
     results: list[GateResult | None] = []
-    waiting: list[tuple[int, Record, tuple[str, ...], etree._Element]] = []
+    waiting: list[tuple[int, Record, tuple[str, ...], WrittenRecord]] = []
     for record in records:
-        decided, reduced, reductions, element = _prepare(record, on)
-        if decided is None and element is None:  # to_element refused it, and no rule did
-            errors = schema_breaches(reduced, run_at)  # raises as it always has
+        decided, reduced, reductions, written = _prepare(record, on)
+        if decided is None and written is None:  # the writer refused it, and no rule did
+            errors = schema_breaches(reduced, run_at)  # raises as lxml always has
             decided = GateResult(
                 Verdict.HOLD if errors else Verdict.SEND, reduced, tuple(errors), reductions
             )
-        if decided is None and element is not None:
-            waiting.append((len(results), reduced, reductions, element))
+        if decided is None and written is not None:
+            waiting.append((len(results), reduced, reductions, written))
         results.append(decided)
-    failed = _schema_errors([w[3] for w in waiting], run_at)
-    for n, (position, record, reductions, element) in enumerate(waiting):
+    failed = _schema_errors([(w[1], w[3]) for w in waiting], run_at)
+    for n, (position, record, reductions, written) in enumerate(waiting):
         found = failed.get(n)
         results[position] = (
             GateResult(Verdict.HOLD, record, tuple(found), reductions)
             if found
-            else GateResult(Verdict.SEND, record, (), reductions, element)
+            else GateResult(Verdict.SEND, record, (), reductions, written)
         )
     return [r for r in results if r is not None]

@@ -1,6 +1,6 @@
 """The gate over a whole chunk decides every record exactly as the one-record gate does.
 
-``apply_policies`` builds each element once, validates the chunk in one XSD batch and runs the
+``apply_policies`` writes each record once, validates the chunk in one XSD batch and runs the
 text rules only on suspect values; none of that may change a verdict, a breach or a byte.
 The reference below is the one-record algorithm written out: every rule (text rules included),
 then, only when no rule is broken, the XSD in a one-record batch.
@@ -49,11 +49,12 @@ def _same(results: list[GateResult], records: list[Record]) -> None:
         )
         assert (result.verdict, result.breaches) == _reference(record)
         if result.verdict is Verdict.SEND:
-            assert result.record is not None and result.element is not None
+            assert result.record is not None and result.written is not None
             expected = etree.tostring(to_element(result.record, "Record"), encoding="UTF-8")
-            assert etree.tostring(result.element, encoding="UTF-8") == expected
+            envelope = (result.record.message_id, result.record.action.value)
+            assert result.written.document(*envelope, result.record.version) == expected
         else:
-            assert result.element is None
+            assert result.written is None
 
 
 def _family(name: str) -> Record:
