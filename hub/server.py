@@ -387,7 +387,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise fault(FaultCode.SCHEMA_INVALID, exc.message, line=exc.line) from exc
         row = hub.service.find_batch(caller, request.batch_id)
         hold = hub.misbehaviour.hold_pending(request.batch_id)
-        self._send(200, response(hub.service.outcome(row, hold_pending=hold)), _XML)
+        self._send(200, hub.service.outcome_response(row, hold_pending=hold), _XML)
 
     # ----- admin -----
 

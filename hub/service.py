@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from lxml import etree
 
 from hub.processing import Processor, prepare_element
-from hub.soap import fault
-from hub.store import BatchRow, NewBatch, Store
+from hub.soap import element_response, fault, response
+from hub.store import BatchRow, NewBatch, OutcomeRow, Store
+from ldi import NAMESPACE
 from ldi.models import BatchOutcome, BatchReceipt, BatchStatus, FaultCode
 from ldi.validation import count_records, schema_errors
 
@@ -173,6 +174,17 @@ class HubService:
             )
         return row
 
+    def outcome_response(self, row: BatchRow, *, hold_pending: bool = False) -> bytes:
+        """The SOAP response to GetBatchOutcome: ``response(self.outcome(...))`` byte for byte.
+
+        A Complete outcome is built straight from the stored rows: a pydantic model per record
+        cost more than the rest of answering the poll.
+        """
+        if row.status is BatchStatus.PENDING or hold_pending:
+            return response(self.outcome(row, hold_pending=True))
+        rows = self.store.outcome_rows(row.seq)
+        return element_response(_complete_outcome_element(row.batch_id, rows))
+
     def outcome(self, row: BatchRow, *, hold_pending: bool = False) -> BatchOutcome:
         """Pending, or Complete with one RecordOutcome per record (LDI-TRN-07)."""
         if row.status is BatchStatus.PENDING or hold_pending:
@@ -182,6 +194,42 @@ class HubService:
             status=BatchStatus.COMPLETE,
             record_outcomes=self.store.outcomes(row.seq),
         )
+
+
+_LDI = "{" + NAMESPACE + "}"
+_BATCH_OUTCOME = _LDI + "BatchOutcome"
+_RECORD_OUTCOME = _LDI + "RecordOutcome"
+_CONTACTPOINT_ID = _LDI + "ContactPointId"
+_CANDIDATE_COUNT = _LDI + "CandidateCount"
+_ORIGINAL_STATUS = _LDI + "OriginalStatus"
+_BREACH = _LDI + "Breach"
+_RULE = _LDI + "Rule"
+_PATH = _LDI + "Path"
+_MESSAGE = _LDI + "Message"
+
+
+def _complete_outcome_element(batch_id: str, rows: list[OutcomeRow]) -> etree._Element:
+    """What ``to_element`` makes of a Complete :class:`BatchOutcome` of these rows."""
+    outcome = etree.Element(_BATCH_OUTCOME, nsmap={None: NAMESPACE})
+    outcome.set("batchId", batch_id)
+    outcome.set("status", BatchStatus.COMPLETE.value)
+    sub = etree.SubElement
+    for message_id, status, contactpoint_id, candidate_count, original, breaches in rows:
+        record = sub(outcome, _RECORD_OUTCOME)
+        record.set("messageId", message_id)
+        record.set("status", status.value)
+        if contactpoint_id is not None:
+            sub(record, _CONTACTPOINT_ID).text = contactpoint_id
+        if candidate_count is not None:
+            sub(record, _CANDIDATE_COUNT).text = str(candidate_count)
+        if original is not None:
+            sub(record, _ORIGINAL_STATUS).text = original.value
+        for rule, path, message in breaches:
+            breach = sub(record, _BREACH)
+            sub(breach, _RULE).text = rule
+            sub(breach, _PATH).text = path
+            sub(breach, _MESSAGE).text = message
+    return outcome
 
 
 def _receipt(row: BatchRow) -> BatchReceipt:

@@ -143,8 +143,13 @@ def _envelope() -> tuple[etree._Element, etree._Element]:
 
 def response(model: LdiModel) -> bytes:
     """A SOAP 1.1 response envelope around one LDI element."""
+    return element_response(to_element(model))
+
+
+def element_response(element: etree._Element) -> bytes:
+    """:func:`response` for an LDI element built already (as :func:`to_element` builds it)."""
     envelope, body = _envelope()
-    body.append(to_element(model))
+    body.append(element)
     return serialise(envelope)
 
 

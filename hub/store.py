@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Column,
@@ -250,6 +250,17 @@ class OutcomeWrite:
     candidate_count: int | None = None
     original_status: OutcomeStatus | None = None
     breaches: list[Breach] = field(default_factory=list)
+
+
+class OutcomeRow(NamedTuple):
+    """One stored record outcome, as :class:`ldi.models.RecordOutcome` holds it."""
+
+    message_id: str
+    status: OutcomeStatus
+    contactpoint_id: str | None
+    candidate_count: int | None
+    original_status: OutcomeStatus | None
+    breaches: list[tuple[str, ...]]  # (rule, path, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,6 +516,33 @@ class Store:
                 .order_by(record_outcomes.c.position)
             ).all()
         return [_outcome(r) for r in rows]
+
+    def outcome_rows(self, seq: int) -> list[OutcomeRow]:
+        """:meth:`outcomes` as plain rows, for answering GetBatchOutcome without models."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(
+                    record_outcomes.c.message_id,
+                    record_outcomes.c.status,
+                    record_outcomes.c.contactpoint_id,
+                    record_outcomes.c.candidate_count,
+                    record_outcomes.c.original_status,
+                    record_outcomes.c.breaches,
+                )
+                .where(record_outcomes.c.batch_seq == seq)
+                .order_by(record_outcomes.c.position)
+            ).all()
+        return [
+            OutcomeRow(
+                message_id,
+                OutcomeStatus(status),
+                contactpoint_id,
+                candidate_count,
+                OutcomeStatus(original) if original else None,
+                [tuple(b) for b in json.loads(breaches)] if breaches else [],
+            )
+            for message_id, status, contactpoint_id, candidate_count, original, breaches in rows
+        ]
 
     def batch_ids(self) -> list[str]:
         """Every stored batch id in arrival order (inspection, tests)."""

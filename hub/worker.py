@@ -41,9 +41,11 @@ log = get_logger(__name__)
 
 _POLL_SECONDS = 0.5
 _HAND_OVER_WAIT = 0.5  # how long the child waits for a stored batch's prepared form
+_PREPARING_WAIT = 10.0  # ... once the preparer said it has started on that batch
 
-#: What travels through the queue: (batch seq, prepared batch), or None to wake the child.
-Handed = tuple[int, PreparedBatch] | None
+#: What travels through the queue: (batch seq, prepared batch), (batch seq, None) when the
+#: preparer starts on a batch, or None to wake the child.
+Handed = tuple[int, PreparedBatch | None] | None
 _CONTEXT = multiprocessing.get_context("spawn")  # no forked copies of threads, locks or sockets
 
 
@@ -56,11 +58,21 @@ def _init_preparer(inbox: Queue[Handed], log_level: str) -> None:
     configure_logging(log_level)
 
 
+def _ready() -> None:
+    """Submitted once to a new preparer so that it starts (and imports) before the first batch."""
+
+
 def _prepare_and_pass_on(seq: int, payload: bytes) -> None:
-    """In the preparer: parse the stored payload, prepare it, queue it for the processor."""
+    """In the preparer: parse the stored payload, prepare it, queue it for the processor.
+
+    The processor is told first that this batch is being prepared, so that it waits for it
+    rather than preparing the same batch again itself (under load, preparing can take longer
+    than the hand-over wait).
+    """
+    assert _outbox is not None
+    _outbox.put((seq, None))
     element = parse_bytes(payload, source=f"batch seq {seq}", max_bytes=FILE_MAX_BYTES).getroot()
     prepared = prepare_element(element)
-    assert _outbox is not None
     _outbox.put((seq, prepared))
 
 
@@ -70,11 +82,24 @@ def run_worker(store_url: str, log_level: str, stop: Event, inbox: Queue[Handed]
     store = Store.open(store_url)
     processor = Processor(store)
     received: dict[int, PreparedBatch] = {}
+    started: dict[int, float] = {}  # seq -> when the preparer said it started on it
+
+    def take(handed: Handed) -> None:
+        if handed is not None:
+            seq, prepared = handed
+            if prepared is None:
+                started[seq] = time.monotonic()
+            else:
+                received[seq] = prepared
 
     def fetch(seq: int) -> PreparedBatch | None:
-        """The prepared batch for ``seq``, waiting briefly for it to arrive."""
+        """The prepared batch for ``seq``, waiting briefly for it to arrive; longer while the
+        preparer is working on it or on an earlier batch (this one is queued behind it)."""
         deadline = time.monotonic() + _HAND_OVER_WAIT
         while seq not in received:
+            working = [at for s, at in started.items() if s <= seq]
+            if working:
+                deadline = max(deadline, max(working) + _PREPARING_WAIT)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -82,10 +107,11 @@ def run_worker(store_url: str, log_level: str, stop: Event, inbox: Queue[Handed]
                 handed = inbox.get(timeout=remaining)
             except queue.Empty:
                 return None
-            if handed is not None:
-                received[handed[0]] = handed[1]
+            take(handed)
         for older in [s for s in received if s < seq]:  # arrived too late; already processed
             del received[older]
+        for older in [s for s in started if s <= seq]:
+            del started[older]
         return received.pop(seq)
 
     log.info("hub.worker_started")
@@ -100,8 +126,7 @@ def run_worker(store_url: str, log_level: str, stop: Event, inbox: Queue[Handed]
                 handed = inbox.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 continue
-            if handed is not None:
-                received[handed[0]] = handed[1]
+            take(handed)
     finally:
         store.close()
 
@@ -153,12 +178,16 @@ class ProcessingWorker:
             self.start()
 
     def _new_preparer(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
+        """A one-process pool, started now: spawning and importing cost as much as preparing
+        a few batches, and would otherwise delay the first batch handed over."""
+        preparer = ProcessPoolExecutor(
             max_workers=1,
             mp_context=_CONTEXT,
             initializer=_init_preparer,
             initargs=(self._inbox, self._log_level),
         )
+        preparer.submit(_ready)
+        return preparer
 
     def hand_over(self, seq: int, payload: bytes) -> None:
         """A batch was stored: have it prepared and passed to the processor.

@@ -128,20 +128,21 @@ def _error(message: str, element: etree._Element) -> SchemaInvalid:
     return SchemaInvalid(message, line=element.sourceline)
 
 
-@dataclass(frozen=True, slots=True)
-class _ReadPlan:
-    """Lookup tables for parsing one model, built once per class (parsing is the hub's hot path)."""
-
-    by_attr: dict[str, _FieldPlan]
-    by_tag: dict[str, tuple[int, _FieldPlan, str]]  # Clark tag -> (order, plan, local name)
+#: Per model: XML attribute name -> field name, and Clark tag -> (position, field name, local
+#: name, is a list, nested model or None). Plain tuples: unpacking beats attribute access.
+_ReadTable = tuple[dict[str, str], dict[str, tuple[int, str, str, bool, type[LdiModel] | None]]]
 
 
 @cache
-def _read_plan(model: type[LdiModel]) -> _ReadPlan:
+def _read_table(model: type[LdiModel]) -> _ReadTable:
     plans = _plan(model)
-    return _ReadPlan(
-        by_attr={p.xml_name: p for p in plans if p.is_attribute},
-        by_tag={p.tag: (i, p, p.xml_name) for i, p in enumerate(plans) if not p.is_attribute},
+    return (
+        {p.xml_name: p.name for p in plans if p.is_attribute},
+        {
+            p.tag: (i, p.name, p.xml_name, p.is_list, p.model)
+            for i, p in enumerate(plans)
+            if not p.is_attribute
+        },
     )
 
 
@@ -150,52 +151,73 @@ def _local(element: etree._Element) -> str:
     return etree.QName(element).localname
 
 
-def _read(element: etree._Element, model: type[LdiModel], path: str) -> dict[str, Any]:
-    read_plan = _read_plan(model)
-    by_attr, by_tag = read_plan.by_attr, read_plan.by_tag
+#: Where an element is, for error messages: a path string, or (parent, local name, position
+#: among its namesakes, 0 when it cannot repeat). Spelt out only when there is an error.
+_Where = str | tuple["_Where", str, int]
+
+
+def _path(where: _Where) -> str:
+    if isinstance(where, str):
+        return where
+    parent, local, count = where
+    return f"{_path(parent)}/{local}[{count}]" if count else f"{_path(parent)}/{local}"
+
+
+def _read(element: etree._Element, model: type[LdiModel], where: _Where) -> dict[str, Any]:
+    by_attr, by_tag = _read_table(model)
     data: dict[str, Any] = {}
     for key, attr_value in element.items():
-        plan = by_attr.get(str(key))
-        if plan is None:
+        name = by_attr.get(key)
+        if name is None:
             raise _error(
-                f"{path}: attribute {key!r} is not defined by LDI 1.0 (LDI-MSG-01)", element
+                f"{_path(where)}: attribute {key!r} is not defined by LDI 1.0 (LDI-MSG-01)",
+                element,
             )
-        data[plan.name] = attr_value
+        data[name] = attr_value
     text = element.text
     if text and by_tag and text.strip():
-        raise _error(f"{path}: unexpected text content (LDI-MSG-01)", element)
+        raise _error(f"{_path(where)}: unexpected text content (LDI-MSG-01)", element)
     last_index = -1
-    counts: dict[str, int] = {}
     for child in element:
         tag = child.tag
-        if not isinstance(tag, str):
-            continue  # comments and processing instructions carry no data
-        found = by_tag.get(tag)
+        found = by_tag.get(tag)  # type: ignore[arg-type]  # a comment's tag is a function
         if found is None:
+            if not isinstance(tag, str):
+                continue  # comments and processing instructions carry no data
             raise _error(
-                f"{path}: element {_local(child)!r} is not defined here (LDI-MSG-01)", child
+                f"{_path(where)}: element {_local(child)!r} is not defined here (LDI-MSG-01)",
+                child,
             )
-        index, plan, local = found
+        index, name, local, is_list, nested = found
         if index < last_index:
-            raise _error(f"{path}: element {local!r} is out of order (LDI-MSG-01)", child)
+            raise _error(f"{_path(where)}: element {local!r} is out of order (LDI-MSG-01)", child)
         last_index = index
-        if plan.is_list:
-            count = counts[local] = counts.get(local, 0) + 1
-        # Paths are only built where they are needed: for nested models and for errors.
-        if plan.model is not None:
-            child_path = f"{path}/{local}[{count}]" if plan.is_list else f"{path}/{local}"
-            value: Any = _read(child, plan.model, child_path)
+        if is_list:
+            items = data.get(name)
+            if items is None:
+                items = data[name] = []
+            if nested is not None:
+                items.append(_read(child, nested, (where, local, len(items) + 1)))
+            elif len(child):
+                raise _error(
+                    f"{_path((where, local, len(items) + 1))}: unexpected child elements "
+                    "(LDI-MSG-01)",
+                    child,
+                )
+            else:
+                items.append(child.text or "")
+            continue
+        if nested is not None:
+            value: Any = _read(child, nested, (where, local, 0))
+        elif len(child):
+            raise _error(
+                f"{_path((where, local, 0))}: unexpected child elements (LDI-MSG-01)", child
+            )
         else:
-            if len(child):
-                where = f"{path}/{local}[{count}]" if plan.is_list else f"{path}/{local}"
-                raise _error(f"{where}: unexpected child elements (LDI-MSG-01)", child)
             value = child.text or ""
-        if plan.is_list:
-            data.setdefault(plan.name, []).append(value)
-        elif plan.name in data:
-            raise _error(f"{path}/{local}: element repeated (LDI-MSG-01)", child)
-        else:
-            data[plan.name] = value
+        if name in data:
+            raise _error(f"{_path(where)}/{local}: element repeated (LDI-MSG-01)", child)
+        data[name] = value
     return data
 
 

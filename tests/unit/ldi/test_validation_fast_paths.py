@@ -1,0 +1,147 @@
+"""The NFC check's fast path gives exactly the answer of the value-by-value walk."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from ldi import NAMESPACE
+from ldi.schema import SchemaErrorItem
+from ldi.validation import _all_nfc, _nfc_errors, _nfc_walk, check_document
+
+# Letters, marks that compose (or not) with them, Hangul jamo, a composition exclusion, the
+# markup characters that compose with U+0338, and white space: the cases NFC turns on.
+_ALPHABET = [
+    "a",
+    "e",
+    "A",
+    "<",
+    ">",
+    "=",
+    " ",
+    "\n",
+    "\u00e9",  # é, precomposed
+    "\u00e8",  # è
+    "\u1ea1",  # ạ
+    "\u0301",  # combining acute (ccc 230)
+    "\u0300",  # combining grave (ccc 230)
+    "\u0323",  # combining dot below (ccc 220)
+    "\u0331",  # combining macron below (ccc 220)
+    "\u0338",  # combining long solidus overlay: < + it is ≮
+    "\u1100",  # Hangul L
+    "\u1161",  # Hangul V
+    "\u11a8",  # Hangul T
+    "\uac00",  # 가 (LV)
+    "\u0958",  # a composition exclusion: never NFC
+    "\u0344",  # a non-starter decomposition: never NFC
+    "\u2260",  # ≠
+]
+_TEXT = st.lists(st.sampled_from(_ALPHABET), max_size=6).map("".join)
+
+
+@st.composite
+def _trees(draw: st.DrawFn) -> etree._Element:
+    root = etree.Element("{" + NAMESPACE + "}Root")
+    elements = [root]
+    for i in range(draw(st.integers(1, 6))):
+        parent = elements[draw(st.integers(0, len(elements) - 1))]
+        kind = draw(st.sampled_from(["element", "element", "comment", "pi"]))
+        if kind == "comment":
+            node = etree.Comment(draw(_TEXT).replace("-", "") or "c")
+            parent.append(node)
+        elif kind == "pi":
+            node = etree.ProcessingInstruction("pi", f"v='{draw(_TEXT)}'")
+            parent.append(node)
+        else:
+            node = etree.SubElement(parent, f"E{i}")
+            node.text = draw(_TEXT) or None
+            if draw(st.booleans()):
+                node.set("a", draw(_TEXT))
+            elements.append(node)
+        node.tail = draw(_TEXT) or None
+    root.text = draw(_TEXT) or None
+    return root
+
+
+def _outcome(
+    check: Callable[[etree._Element], list[SchemaErrorItem]], root: etree._Element
+) -> object:
+    """The errors, or the type of exception (the walk cannot name a comment's element)."""
+    try:
+        return check(root)
+    except ValueError as exc:
+        return type(exc)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_trees())
+def test_fast_path_agrees_with_the_walk(root: etree._Element) -> None:
+    """On trees built from NFC's hard cases, _nfc_errors equals the value-by-value walk."""
+    reparsed = etree.fromstring(etree.tostring(root))  # with source lines, as the hub has
+    for tree in (root, reparsed):
+        assert _outcome(_nfc_errors, tree) == _outcome(_nfc_walk, tree)
+        if _all_nfc(tree):
+            values = [v for e in tree.iter() for v in (e.text, *e.attrib.values()) if v]
+            assert all(unicodedata.is_normalized("NFC", v) for v in values)
+
+
+def _batch_with(given_name: str) -> bytes:
+    name = given_name.encode("utf-8")
+    return (
+        b'<SubmissionBatch xmlns="' + NAMESPACE.encode() + b'" batchId="b" accountableBody="891"'
+        b' sourceSystem="S" createdAt="2026-01-01T00:00:00+00:00" schemaVersion="1.0">'
+        b'<Record messageId="m" action="Upsert" version="1"><SourceRecordId>1</SourceRecordId>'
+        b"<Child><Name><GivenName>" + name + b"</GivenName><FamilyName>X</FamilyName></Name>"
+        b"</Child></Record></SubmissionBatch>"
+    )
+
+
+def test_non_nfc_text_is_still_reported_with_its_line() -> None:
+    """A decomposed name (e + U+0301) is reported as before; an NFC one (é) is not."""
+    root = etree.fromstring(_batch_with("Zoe\u0301"))
+    assert not _all_nfc(root)
+    errors = _nfc_errors(root)
+    assert [(e.line, e.message) for e in errors] == [
+        (1, "Element 'GivenName': text is not Unicode NFC (LDI-MSG-02)")
+    ]
+    assert errors == _nfc_walk(root)
+    nfc = etree.fromstring(_batch_with("Zo\u00e9"))
+    assert _all_nfc(nfc) and _nfc_errors(nfc) == [] == _nfc_walk(nfc)
+
+
+def test_character_reference_in_ascii_bytes_is_still_checked() -> None:
+    """Pure-ASCII bytes can still carry a non-NFC value through a character reference."""
+    data = _batch_with("Zoe&#769;")
+    assert data.isascii()
+    errors = _nfc_errors(etree.fromstring(data))
+    assert [e.message for e in errors] == [
+        "Element 'GivenName': text is not Unicode NFC (LDI-MSG-02)"
+    ]
+
+
+def test_non_nfc_attribute_and_comment_are_still_reported() -> None:
+    """A non-NFC attribute value is reported; with a comment present the walk still runs."""
+    data = _batch_with("Zoe").replace(b'batchId="b"', 'batchId="e\u0301"'.encode())
+    assert [e.message for e in _nfc_errors(etree.fromstring(data))] == [
+        "Element 'SubmissionBatch': text is not Unicode NFC (LDI-MSG-02)"
+    ]
+    commented = _batch_with("Zoe\u0301").replace(b"<Child>", "<!--\u00e9--><Child>".encode())
+    root = etree.fromstring(commented)
+    assert not _all_nfc(root)  # any comment: the walk decides
+    assert [e.message for e in _nfc_errors(root)] == [
+        "Element 'GivenName': text is not Unicode NFC (LDI-MSG-02)"
+    ]
+
+
+def test_check_document_reports_non_nfc_name_unchanged(golden_bytes: bytes) -> None:
+    """check_document still fails the golden batch once a name is decomposed (LDI-MSG-02)."""
+    assert check_document(golden_bytes).schema_valid
+    data = golden_bytes.replace(b"<GivenName>Millie<", "<GivenName>Mill\u0069\u0301e<".encode())
+    check = check_document(data)
+    assert [(e.line, e.message) for e in check.schema_errors] == [
+        (17, "Element 'GivenName': text is not Unicode NFC (LDI-MSG-02)")
+    ]
