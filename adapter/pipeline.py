@@ -102,7 +102,7 @@ class _HighWater:
 
     value: str | None = None
 
-    def observe(self, marker: str) -> None:
+    def observe(self, marker: str | None) -> None:
         if marker and (self.value is None or marker > self.value):
             self.value = marker
 

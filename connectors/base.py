@@ -20,6 +20,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from connectors.canonical import content_hash
+
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
@@ -39,9 +41,16 @@ class SourceRecord:
     key: str  # stable source key of the child (becomes SourceRecordId after mapping)
     fields: Mapping[str, Any]
     related: Mapping[str, Sequence[Mapping[str, Any]]]  # e.g. {"carers": [...], "schools": [...]}
-    change_marker: str  # last-modified value, or a content hash when the source has none
+    #: Last-modified value, or a content hash from a source that is read incrementally. None
+    #: from a full-snapshot file: nothing reads after it, and the delta engine's own hash of the
+    #: mapped record decides what changed, so hashing every raw record there is wasted.
+    change_marker: str | None
     provenance: Provenance
     deleted: bool = False  # flagged deleted/closed by an incremental source (TA-DLT-03)
+
+    def fingerprint(self) -> str:
+        """The change marker, or a content hash of the raw record (for display and tests)."""
+        return self.change_marker or content_hash(self.fields, self.related)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,11 @@
 """Content fingerprints: the change marker of a source that has no last-modified value.
 
-The delta stage sends a record again only when its change marker moves (TA-DLT-01/02), so the
-fingerprint must depend on the content alone: not on dict order, not on the order in which the
-database happened to return a child's related rows, and not on the Python type a driver chose
-for a value (a ``Decimal`` and its text compare equal here). Canonical JSON (sorted keys, no
-spaces, ISO dates) hashed with SHA-256 does that, and is cheap enough for a million rows.
+A fingerprint (:meth:`connectors.base.SourceRecord.fingerprint`) stands for the raw record's
+content wherever a last-modified value would, so it must depend on the content alone: not on
+dict order, not on the order in which the database happened to return a child's related rows,
+and not on the Python type a driver chose for a value (a ``Decimal`` and its text compare equal
+here). Canonical JSON (sorted keys, no spaces, ISO dates) hashed with SHA-256 does that, and is
+cheap enough for a million rows.
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from connectors.base import ConnectorConfig, Provenance, SourceRecord
-from connectors.canonical import content_hash
 from connectors.filereader import BadFile, FileSet, LocalFile, RecordProblems
 from connectors.filestore import name_problem
 from connectors.staging import Stage
@@ -74,6 +73,7 @@ class CsvSetReader:
         self.primary = primary
         self.related = dict(related or {})
         self.default_pattern = default_pattern
+        self.checks_while_reading = False  # check() reads every file's CSV syntax first
         self._companion_names = companion_names
         self._primary_filter = primary_filter
         self._delimiter = delimiter
@@ -135,7 +135,7 @@ class CsvSetReader:
                     key=key,
                     fields=fields,
                     related=related,
-                    change_marker=content_hash(fields, related),
+                    change_marker=None,
                     provenance=Provenance(file.name, f"line {line}"),
                 )
             for role, line in stage.orphans():

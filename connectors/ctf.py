@@ -35,7 +35,6 @@ from typing import Any
 from lxml import etree
 
 from connectors.base import Provenance, SourceRecord
-from connectors.canonical import content_hash
 from connectors.filereader import BadFile, FileSet, RecordProblems
 from connectors.xmlinput import find, find_all, local_name, stream_elements, text, texts
 
@@ -145,6 +144,9 @@ class CtfReader:
     """Reads Common Transfer Files, one record per Pupil."""
 
     default_pattern = "*.xml"
+    #: records() refuses an unsafe or malformed file, another root and an unnamed SourceSchool
+    #: on its own; only "no Pupil at all" needs check().
+    checks_while_reading = True
 
     def is_primary(self, name: str) -> bool:
         """Every matching file is a CTF of its own."""
@@ -199,7 +201,7 @@ class CtfReader:
                 key=key,
                 fields=fields,
                 related=related,
-                change_marker=content_hash(fields, related),
+                change_marker=None,
                 provenance=Provenance(name, where),
             )
 

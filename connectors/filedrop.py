@@ -11,8 +11,9 @@ A run of a file-drop source (local folder or SFTP) goes:
 2. **Hash** each set (SHA-256 of its files, while copying SFTP files to the private work folder
    in the state directory). A content already dealt with is not read again: it is moved to
    where its twin went (archive, or quarantine with a new reason file).
-3. **Read**: the reader's first pass either passes or sets the whole set aside; the second pass
-   yields records. Record-level problems skip those records only.
+3. **Read** (:func:`~connectors.filereader.checked_records`): the reader's check either passes
+   or sets the whole set aside, and no record is handed on before it has; then the records
+   follow. Record-level problems skip those records only.
 4. **Put away**: the content hash is remembered first, then the files move to ``archive/``
    (everything read) or ``quarantine/`` (set aside whole, or partly read) with
    ``<name>.reason.txt`` naming the file, the line or element and the rule, never a value.
@@ -21,7 +22,7 @@ A run of a file-drop source (local folder or SFTP) goes:
 
 Records are handed over while the set is read; a set is put away only once the consumer has
 taken its last record, so a run that stops half-way reads that set again next time (at least
-once; the pipeline's change markers make a repeat harmless). A bad set never stops the run.
+once; the delta engine's content hashes make a repeat harmless). A bad set never stops the run.
 The ``since`` watermark of :meth:`~connectors.base.Connector.read` has no use here: the hash
 state is the watermark.
 """
@@ -46,7 +47,14 @@ from connectors.base import ConnectorConfig, ConnectorContext, Quarantined, Read
 from connectors.cin import CinReader
 from connectors.csvfile import CsvOptions
 from connectors.ctf import CtfReader
-from connectors.filereader import BadFile, FileReader, FileSet, LocalFile, RecordProblems
+from connectors.filereader import (
+    BadFile,
+    FileReader,
+    FileSet,
+    LocalFile,
+    RecordProblems,
+    checked_records,
+)
 from connectors.filestore import FileInfo, FileStore, name_problem, opened
 from connectors.processed import Outcome, ProcessedFiles
 from connectors.ssda903 import Ssda903Reader
@@ -309,8 +317,7 @@ class FileDrop:
             problems = RecordProblems()
             count = 0
             try:
-                self.reader.check(files)
-                for record in self.reader.records(files, problems):
+                for record in checked_records(self.reader, files, problems):
                     count += 1
                     yield record
             except BadFile as exc:

@@ -77,6 +77,12 @@ class RecordProblems:
                 Quarantined(origin=file, code=code, reason=f"{file}: {where}: {problem}")
             )
 
+    def extend(self, other: RecordProblems) -> None:
+        """Take over ``other``'s problems (listed up to the cap, all counted)."""
+        room = MAX_LISTED_PROBLEMS - len(self.listed)
+        self.listed.extend(other.listed[: max(room, 0)])
+        self.count += other.count
+
     @property
     def unlisted(self) -> int:
         """Problems counted but not listed (over :data:`MAX_LISTED_PROBLEMS`)."""
@@ -87,6 +93,9 @@ class FileReader(Protocol):
     """One file format (CTF, CIN, SSDA903, CSV)."""
 
     default_pattern: str  # glob of the primary files when the config names none
+    #: True when ``records`` read to the end raises every BadFile that ``check`` would, except
+    #: for a set with no records at all; :func:`checked_records` then reads such a set once.
+    checks_while_reading: bool
 
     def is_primary(self, name: str) -> bool:
         """Whether a matching file starts a set (a companion such as episodes.csv does not)."""
@@ -123,5 +132,38 @@ def read_files(
         LocalFile(primary.name, primary),
         {role: LocalFile(path.name, path) for role, path in companions.items()},
     )
+    yield from checked_records(reader, files, problems)
+
+
+#: A set of at most this many records is read once and held until its end (see below).
+BUFFERED_RECORDS = 2_000
+
+
+def checked_records(
+    reader: FileReader, files: FileSet, problems: RecordProblems
+) -> Iterator[SourceRecord]:
+    """The set's records, none handed on before the whole set is known to be usable.
+
+    Two passes in general: ``check``, then ``records``. A reader that checks while reading
+    (:attr:`FileReader.checks_while_reading`) is read once when the set holds at most
+    :data:`BUFFERED_RECORDS` records (a school's export): the records are held until the end of
+    the set, so a BadFile anywhere still means none were handed on, and a set with no records
+    gets ``check``'s verdict. A larger set is checked and read again, keeping memory flat.
+    """
+    if reader.checks_while_reading:
+        trial = RecordProblems()
+        records = reader.records(files, trial)
+        held = []
+        for record in records:
+            held.append(record)
+            if len(held) > BUFFERED_RECORDS:
+                records.close()  # too large to hold: the two-pass way below
+                break
+        else:
+            if not held:
+                reader.check(files)
+            problems.extend(trial)
+            yield from held
+            return
     reader.check(files)
     yield from reader.records(files, problems)

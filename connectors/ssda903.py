@@ -24,7 +24,6 @@ import re
 from collections.abc import Iterator
 
 from connectors.base import Provenance, SourceRecord
-from connectors.canonical import content_hash
 from connectors.csvfile import CsvSetReader, CsvTable
 from connectors.filereader import BadFile, FileSet, RecordProblems
 from connectors.xmlinput import find, find_all, local_name, stream_elements, text, texts
@@ -54,6 +53,7 @@ class Ssda903Reader:
     """Reads SSDA903 header+episodes CSV sets and EXPSSDA903 XML files."""
 
     default_pattern = "*header*.csv"
+    checks_while_reading = False
 
     def __init__(
         self, *, encoding: str | None = None, fallback_encoding: str | None = None
@@ -137,6 +137,6 @@ class Ssda903Reader:
                 key=key,
                 fields=record_fields,
                 related=related,
-                change_marker=content_hash(record_fields, related),
+                change_marker=None,
                 provenance=Provenance(name, where),
             )

@@ -71,7 +71,7 @@ def _print_record(number: int, record: SourceRecord, *, masked: bool) -> None:
 
     deleted = "  DELETED" if record.deleted else ""
     click.echo(f"#{number} key={record.key}  ({record.provenance}){deleted}")
-    click.echo(f"  change marker: {record.change_marker}")
+    click.echo(f"  change marker: {record.fingerprint()}")
     for name, value in shown(record.fields).items():
         click.echo(f"  {name}: {_show(value)}")
     for relation, rows in record.related.items():
