@@ -157,8 +157,11 @@ def checked_records(
         for record in records:
             held.append(record)
             if len(held) > BUFFERED_RECORDS:
-                records.close()  # too large to hold: the two-pass way below
-                break
+                held.clear()
+                stop = getattr(records, "close", None)  # a generator: let go of its file now
+                if stop is not None:
+                    stop()
+                break  # too large to hold: the two-pass way below
         else:
             if not held:
                 reader.check(files)
