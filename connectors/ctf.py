@@ -36,7 +36,17 @@ from lxml import etree
 
 from connectors.base import Provenance, SourceRecord
 from connectors.filereader import BadFile, FileSet, RecordProblems
-from connectors.xmlinput import find, find_all, local_name, stream_elements, text, texts
+from connectors.xmlinput import (
+    Index,
+    find,
+    first,
+    index,
+    local_name,
+    stream_elements,
+    text,
+    texts,
+    texts_from,
+)
 
 PUPIL_FIELDS = (
     "UPN",
@@ -119,19 +129,33 @@ def _source_school(pupil: etree._Element, origin: str) -> School:
     return School(lea + estab, text(source, "SchoolName"), text(source, "AcademicYear"))
 
 
+#: Every address key, empty: the shape of a missing address.
+_NO_ADDRESS: dict[str, str | None] = {f"Address.{n}": None for n in (*ADDRESS_FIELDS, "PostCode")}
+_POSTCODES = ("PostCode", "BS7666Address.PostCode")
+
+
 def _address(element: etree._Element | None) -> dict[str, str | None]:
-    fields: dict[str, str | None] = {f"Address.{n}": None for n in (*ADDRESS_FIELDS, "PostCode")}
+    fields = dict(_NO_ADDRESS)
     if element is None:
         return fields
-    fields.update(texts(element, ADDRESS_FIELDS, prefix="Address."))
-    fields["Address.PostCode"] = text(element, "PostCode") or text(
-        element, "BS7666Address.PostCode"
-    )
+    known = index(element)
+    fields.update(texts_from(known, ADDRESS_FIELDS, prefix="Address."))
+    postcode, bs7666_postcode = texts_from(known, _POSTCODES).values()
+    fields["Address.PostCode"] = postcode or bs7666_postcode
     return fields
 
 
-def _phones(element: etree._Element) -> list[dict[str, str | None]]:
-    return [texts(phone, PHONE_FIELDS) for phone in find_all(element, "Phones.Phone")]
+def _phones(known: Index) -> list[dict[str, str | None]]:
+    container = first(known, "Phones")
+    if container is None:
+        return []
+    return [texts(phone, PHONE_FIELDS) for phone in index(container).get("Phone", [])]
+
+
+def _rows(known: Index, container: str, row: str) -> list[etree._Element]:
+    """The ``row`` elements of the first ``container`` (``Contacts``/``Contact``)."""
+    found = first(known, container)
+    return [] if found is None else index(found).get(row, [])
 
 
 def fallback_key(laestab: str, surname: str, forename: str, dob: str) -> str:
@@ -176,10 +200,12 @@ class CtfReader:
         """One record per Pupil that has a key."""
         name = files.primary.name
         school: School | None = None
-        for index, pupil in enumerate(stream_elements(files.primary.path, "Pupil", origin=name), 1):
+        pupils = stream_elements(files.primary.path, "Pupil", origin=name)
+        for position, pupil in enumerate(pupils, 1):
             school = school or _source_school(pupil, name)
-            where = f"Pupil[{index}] line {pupil.sourceline}"
-            fields = _pupil_fields(pupil, school)
+            where = f"Pupil[{position}] line {pupil.sourceline}"
+            known = index(pupil)  # the pupil's children, walked once for every group below
+            fields = _pupil_fields(known, school)
             key = fields["UPN"]
             if key is None:
                 identity = (fields["Surname"], fields["Forename"], fields["DOB"])
@@ -192,9 +218,9 @@ class CtfReader:
                     continue
                 key = fallback_key(school.laestab, *(p or "" for p in identity))
             related: dict[str, list[dict[str, Any]]] = {
-                "phones": _phones(pupil),
-                "contacts": [_contact(c) for c in find_all(pupil, "Contacts.Contact")],
-                "schools": _schools(pupil),
+                "phones": _phones(known),
+                "contacts": [_contact(c) for c in _rows(known, "Contacts", "Contact")],
+                "schools": _schools(known),
             }
             fields["SourceSchool.EntryDate"] = _entry_date(related["schools"], school.laestab)
             yield SourceRecord(
@@ -206,27 +232,28 @@ class CtfReader:
             )
 
 
-def _pupil_fields(pupil: etree._Element, school: School) -> dict[str, str | None]:
+def _pupil_fields(known: Index, school: School) -> dict[str, str | None]:
     fields: dict[str, str | None] = {
         "LAEstab": school.laestab,
         "SourceSchool.SchoolName": school.name,
         "SourceSchool.AcademicYear": school.academic_year,
     }
-    fields.update(texts(pupil, PUPIL_FIELDS))
-    fields.update(_address(find(pupil, "Address")))
+    fields.update(texts_from(known, PUPIL_FIELDS))
+    fields.update(_address(first(known, "Address")))
     return fields
 
 
 def _contact(contact: etree._Element) -> dict[str, Any]:
-    row: dict[str, Any] = texts(contact, CONTACT_FIELDS)
-    row.update(_address(find(contact, "Address")))
-    row["Phones"] = _phones(contact)
+    known = index(contact)
+    row: dict[str, Any] = texts_from(known, CONTACT_FIELDS)
+    row.update(_address(first(known, "Address")))
+    row["Phones"] = _phones(known)
     return row
 
 
-def _schools(pupil: etree._Element) -> list[dict[str, str | None]]:
+def _schools(known: Index) -> list[dict[str, str | None]]:
     rows = []
-    for school in find_all(pupil, "SchoolHistory.School"):
+    for school in _rows(known, "SchoolHistory", "School"):
         row = texts(school, SCHOOL_FIELDS)
         lea, estab = row["LEA"], row["Estab"]
         row["LAEstab"] = lea + estab if lea and estab else None

@@ -98,6 +98,12 @@ def _parts(dotted: str) -> tuple[str, ...]:
     return tuple(dotted.split("."))
 
 
+def first(known: Index, name: str) -> etree._Element | None:
+    """The first child called ``name`` in an index, or None."""
+    found = known.get(name)
+    return found[0] if found else None
+
+
 def find_all(element: etree._Element, dotted: str) -> list[etree._Element]:
     """Every element at ``dotted`` (``Contacts.Contact``) below ``element``, in document order.
 
@@ -138,19 +144,25 @@ def texts(
 
     Each element on the way is indexed once per call, however many names go through it.
     """
-    indexes: dict[tuple[str, ...], Index] = {(): index(element)}
+    return texts_from(index(element), names, prefix)
+
+
+def texts_from(known: Index, names: tuple[str, ...], prefix: str = "") -> dict[str, str | None]:
+    """:func:`texts` below an element already indexed (a reader that indexes an element once
+    and takes several groups of fields from it saves walking its children again)."""
+    indexes: dict[tuple[str, ...], Index] = {(): known}
     out: dict[str, str | None] = {}
     for name in names:
         parts = _parts(name)
         node: etree._Element | None = None
         for depth, part in enumerate(parts):
             here = parts[:depth]
-            known = indexes.get(here)
-            if known is None:
+            level = indexes.get(here)
+            if level is None:
                 if node is None:
                     break
-                known = indexes[here] = index(node)
-            found = known.get(part)
+                level = indexes[here] = index(node)
+            found = level.get(part)
             node = found[0] if found else None
             if node is None:
                 break

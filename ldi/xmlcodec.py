@@ -19,6 +19,7 @@ from lxml import etree
 from pydantic import ValidationError
 
 from ldi import NAMESPACE
+from ldi.construct import validated
 from ldi.errors import SchemaInvalid
 from ldi.models import LdiModel, XmlAttribute, field_shape
 
@@ -228,7 +229,7 @@ def from_element(element: etree._Element, model: type[M]) -> M:
         raise _error(f"expected element {name!r} in namespace {NAMESPACE}", element)
     data = _read(element, model, etree.QName(element).localname)
     try:
-        return model.model_validate(data)
+        return validated(model, data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

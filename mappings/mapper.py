@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from connectors.base import SourceRecord
+from ldi.construct import validated
 from ldi.models import Action, Breach, Record, field_shape
 from mappings.items import GroupInfo, ItemInfo, groups_of_record, items_of
 from mappings.spec import SELF_ROWS, GroupSpec, ItemSpec, MappingSpec
@@ -300,7 +301,7 @@ class Mapper:
         }
         for _ in range(64):  # each pass drops at least one incomplete element
             try:
-                record = Record.model_validate({**envelope, **tree})
+                record = validated(Record, {**envelope, **tree})
             except ValidationError as exc:
                 breaches = _drop_incomplete(tree, exc, notes)
                 if breaches:

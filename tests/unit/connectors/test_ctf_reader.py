@@ -191,3 +191,100 @@ def test_truncated_file_is_refused_with_its_last_line(
     assert caught.value.code == "SRC-NOT-WELL-FORMED"
     last_line = data[: len(data) // 2].count(b"\n") + 1
     assert caught.value.where == f"line {last_line}"
+
+
+def _reference_record(pupil: etree._Element, laestab: str, name: str | None, year: str | None):  # type: ignore[no-untyped-def]
+    """The reader's extraction before it indexed each element once, written with the generic
+    dotted-path helpers: what every pupil must still give."""
+    from connectors.ctf import (
+        ADDRESS_FIELDS,
+        CONTACT_FIELDS,
+        PHONE_FIELDS,
+        PUPIL_FIELDS,
+        SCHOOL_FIELDS,
+        _entry_date,
+    )
+    from connectors.xmlinput import find, find_all, text, texts
+
+    def address(element: etree._Element | None) -> dict[str, str | None]:
+        fields: dict[str, str | None] = {
+            f"Address.{n}": None for n in (*ADDRESS_FIELDS, "PostCode")
+        }
+        if element is None:
+            return fields
+        fields.update(texts(element, ADDRESS_FIELDS, prefix="Address."))
+        fields["Address.PostCode"] = text(element, "PostCode") or text(
+            element, "BS7666Address.PostCode"
+        )
+        return fields
+
+    def phones(element: etree._Element) -> list[dict[str, str | None]]:
+        return [texts(p, PHONE_FIELDS) for p in find_all(element, "Phones.Phone")]
+
+    fields = {
+        "LAEstab": laestab,
+        "SourceSchool.SchoolName": name,
+        "SourceSchool.AcademicYear": year,
+    }
+    fields.update(texts(pupil, PUPIL_FIELDS))
+    fields.update(address(find(pupil, "Address")))
+    contacts = []
+    for contact in find_all(pupil, "Contacts.Contact"):
+        row = texts(contact, CONTACT_FIELDS)
+        row.update(address(find(contact, "Address")))
+        row["Phones"] = phones(contact)
+        contacts.append(row)
+    schools = []
+    for school in find_all(pupil, "SchoolHistory.School"):
+        row = texts(school, SCHOOL_FIELDS)
+        row["LAEstab"] = row["LEA"] + row["Estab"] if row["LEA"] and row["Estab"] else None
+        schools.append(row)
+    fields["SourceSchool.EntryDate"] = _entry_date(schools, laestab)
+    return fields, {"phones": phones(pupil), "contacts": contacts, "schools": schools}
+
+
+_TRICKY_PUPILS = """
+<Pupil><UPN> A000000000001 </UPN><Surname>Lee</Surname><Forename>Al</Forename>
+  <DOB>2015-01-01</DOB><Gender>M</Gender>
+  <Address><AddressLines><AddressLine1>1 Road</AddressLine1><AddressLine3>Town</AddressLine3>
+  </AddressLines><BS7666Address><PostCode>NG1 1AA</PostCode></BS7666Address></Address>
+  <Address><PostCode>IGNORED</PostCode></Address>
+  <Phones><Phone><PhoneNo>0115</PhoneNo></Phone><Phone><TelephoneType>M</TelephoneType></Phone>
+  </Phones><Phones><Phone><PhoneNo>second container ignored</PhoneNo></Phone></Phones>
+  <Contacts><Contact><Surname>Lee</Surname><Address><PostCode> </PostCode></Address></Contact>
+  <Contact><Order>2</Order></Contact></Contacts>
+  <SchoolHistory><School><LEA>891</LEA><Estab>2001</Estab><EntryDate>2020-09-01</EntryDate>
+  </School><School><LEA>891</LEA><EntryDate>2021-09-01</EntryDate></School>
+  <School><LEA>891</LEA><Estab>2001</Estab><EntryDate>2023-09-01</EntryDate></School>
+  </SchoolHistory></Pupil>
+<Pupil><UPN>B000000000002</UPN><Surname>Kay</Surname><BasicDetails><MiddleNames>Jo
+  </MiddleNames><!-- a comment --></BasicDetails><Address/><Contacts/><SchoolHistory/></Pupil>
+"""
+
+
+def test_each_pupil_is_extracted_as_before(
+    demo: tuple[list[Path], list[SourceRecord]], tmp_path: Path
+) -> None:
+    """Every demo pupil and some awkward ones give exactly the fields and rows they always did."""
+    tricky = tmp_path / "tricky.xml"
+    tricky.write_text(
+        "<CTfile><Header><SourceSchool><LEA>891</LEA><Estab>2001</Estab><SchoolName>S</SchoolName>"
+        f"</SourceSchool></Header><CTFpupilData>{_TRICKY_PUPILS}</CTFpupilData></CTfile>"
+    )
+    files, _ = demo
+    compared = 0
+    for path in [*files, tricky]:
+        records, _problems = read(path)
+        root = etree.parse(str(path)).getroot()
+        source = root.find("Header/SourceSchool")
+        assert source is not None
+        laestab = (source.findtext("LEA") or "").strip() + (source.findtext("Estab") or "").strip()
+        name, year = source.findtext("SchoolName"), source.findtext("AcademicYear")
+        pupils = root.iter("Pupil")
+        for record, pupil in zip(records, pupils, strict=True):
+            expected = _reference_record(
+                pupil, laestab, name and name.strip(), year and year.strip()
+            )
+            assert (dict(record.fields), dict(record.related)) == expected
+            compared += 1
+    assert compared == len(demo[1]) + 2  # every demo pupil and both awkward ones
