@@ -19,7 +19,6 @@ from lxml import etree
 from pydantic import ValidationError
 
 from ldi import NAMESPACE
-from ldi.construct import validated
 from ldi.errors import SchemaInvalid
 from ldi.models import LdiModel, XmlAttribute, field_shape
 
@@ -229,7 +228,7 @@ def from_element(element: etree._Element, model: type[M]) -> M:
         raise _error(f"expected element {name!r} in namespace {NAMESPACE}", element)
     data = _read(element, model, etree.QName(element).localname)
     try:
-        return validated(model, data)
+        return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

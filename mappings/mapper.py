@@ -21,7 +21,6 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from connectors.base import SourceRecord
-from ldi.construct import validated
 from ldi.models import Action, Breach, Record, field_shape
 from mappings.items import GroupInfo, ItemInfo, groups_of_record, items_of
 from mappings.spec import SELF_ROWS, GroupSpec, ItemSpec, MappingSpec
@@ -301,7 +300,7 @@ class Mapper:
         }
         for _ in range(64):  # each pass drops at least one incomplete element
             try:
-                record = validated(Record, {**envelope, **tree})
+                record = Record.model_validate({**envelope, **tree})
             except ValidationError as exc:
                 breaches = _drop_incomplete(tree, exc, notes)
                 if breaches:
