@@ -4,10 +4,11 @@ Target (issue 5): at least 5,000 records/s to the local hub with 1,000-record ba
 rate limit.
 
 What is measured: one delivery worker (``outbox.delivery.run_lanes`` over ``--lanes`` lanes,
-default ``delivery.lanes``, as ``cpadapter deliver`` runs it) draining a SQLite store (WAL, ``synchronous=FULL``) of realistic records that were queued
-before the clock starts. Per batch that is: forming it (claiming the entries, decrypting them,
-building and encrypting the batch document), ``SubmitBatch`` over mutual TLS, the receipt,
-``GetBatchOutcome``, and storing every record outcome, the delta state and the audit entries.
+default ``delivery.lanes``, as ``cpadapter deliver`` runs it) draining a SQLite store (WAL,
+``synchronous=FULL``) of realistic records that were queued before the clock starts. Per batch
+that is: forming it (claiming the entries, decrypting them, building and encrypting the batch
+document), ``SubmitBatch`` over mutual TLS, the receipt, ``GetBatchOutcome``, and storing every
+record outcome, the delta state and the audit entries.
 
 ``--hub real`` (default) delivers to a real ``cpadapter hub serve`` process on loopback (seeded
 national index), so the figure includes the hub's own work, which on a 2-core machine shares the
