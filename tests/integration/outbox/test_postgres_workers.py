@@ -27,7 +27,10 @@ def test_four_workers_drain_twenty_thousand_with_one_killed(
         tmp_path,
         hub,
         store_url=url,
-        delivery={"batch_size": 1000, "lease_seconds": 3, "max_open_batches": 8},
+        # Four single-lane processes: the scenario is four workers sharing the outbox (with two
+        # lanes each, eight 1,000-record batches would queue at the inline-mode test hub for
+        # longer than the 3 s lease, and the test would measure the hub instead).
+        delivery={"batch_size": 1000, "lease_seconds": 3, "max_open_batches": 8, "lanes": 1},
     )
     site = open_site(config_path)
     try:
