@@ -16,6 +16,7 @@ Exception messages never quote the value being checked: it may be a child's iden
 from __future__ import annotations
 
 import re
+from operator import mul
 from typing import Final
 
 # --- NHS number and ContactPoint id: the same modulus 11 scheme --------------------------------
@@ -26,14 +27,18 @@ _CONTACTPOINT_ID: Final = re.compile(r"CP[0-9]{10}")
 _MAX_SERIAL: Final = 999_999_999
 
 
+_MOD11_WEIGHTS: Final = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
 def _mod11_check(nine_digits: str) -> int | None:
     """Shared by NHS numbers and ContactPoint ids, whose spec rows define the same check.
 
     Weights 10..2 on the nine digits, check = 11 - (sum mod 11); 11 becomes 0 and 10 means the
     nine digits can never carry a valid check, so None.
     """
-    weights = range(10, 1, -1)
-    total = sum(int(digit) * weight for digit, weight in zip(nine_digits, weights, strict=True))
+    if len(nine_digits) != 9:
+        raise ValueError("the mod-11 check takes exactly nine digits")
+    total = sum(map(mul, map(int, nine_digits), _MOD11_WEIGHTS))  # in C: the rules' hot path
     check = 11 - total % 11
     if check == 10:
         return None
@@ -108,6 +113,11 @@ def next_issuable_serial(serial: int) -> int:
 # DfE check alphabet: A..Z without I, O and S, so that letter index = remainder mod 23.
 _UPN_ALPHABET: Final = "ABCDEFGHJKLMNPQRTUVWXYZ"
 _UPN_BODY: Final = re.compile(r"[0-9]{11}[0-9ABCDEFGHJKLMNPQRTUVWXYZ]")
+_UPN_VALUES: Final = {
+    **{str(digit): digit for digit in range(10)},
+    **{letter: index for index, letter in enumerate(_UPN_ALPHABET)},
+}
+_UPN_WEIGHTS: Final = tuple(range(2, 14))
 _UPN: Final = re.compile(r"[ABCDEFGHJKLMNPQRTUVWXYZ][0-9]{11}[0-9ABCDEFGHJKLMNPQRTUVWXYZ]")
 
 
@@ -123,11 +133,8 @@ def upn_check_letter(body: str) -> str:
     """
     if _UPN_BODY.fullmatch(body) is None:
         raise ValueError("a UPN body is 11 digits then a digit or a check-alphabet letter")
-    total = 0
-    for weight, char in enumerate(body, start=2):
-        # Only character 13 can be a letter (temporary UPN); it counts as its alphabet index.
-        value = int(char) if char.isdigit() else _UPN_ALPHABET.index(char)
-        total += weight * value
+    # Only character 13 can be a letter (temporary UPN); it counts as its alphabet index.
+    total = sum(map(mul, map(_UPN_VALUES.__getitem__, body), _UPN_WEIGHTS))
     return _UPN_ALPHABET[total % 23]
 
 
