@@ -25,7 +25,7 @@ Measured in a fresh process per size:
    processes), records read, records/s, and peak memory: sampled every 0.2 s as the PSS summed
    over the process and its workers (shared pages counted once), or the process's own peak RSS
    (``ru_maxrss``) if that is higher. Source rows (a child's row plus its related rows) are
-   counted once per seeded data set by a separate, untimed read.
+   counted once per seeded data set by a separate, untimed read in the driver process.
 2. **delta**: 1 % of the Frameworki and RAISE children get a new surname and a later
    last-modified time, and one CTF file comes again (new header time, 1 % of its pupils with a
    new surname); the same sources run again (the SQL sources read after their watermarks).
@@ -435,7 +435,11 @@ def measure(children: int, work: Path, workers: int) -> dict[str, Any]:
 
 
 def _in_child(children: int, work: Path, workers: int) -> dict[str, Any]:
-    seeded(children)  # seeding in this process would count in the measured one's peak RSS
+    # Seeding and the untimed row count run here: in the measured process they would count in
+    # its peak memory (a first count once left ~1 GB there, which nothing measured had used).
+    demo_seeded = seeded(children)
+    _source_rows(demo_seeded, work)
+    shutil.rmtree(work, ignore_errors=True)
     command = ["--measure", str(children), "--work", str(work), "--workers", str(workers)]
     out = subprocess.run(
         [sys.executable, "-m", "bench.pipeline", *command],
