@@ -76,15 +76,24 @@ def _nfc_walk(root: etree._Element) -> list[SchemaErrorItem]:
             if not value or is_nfc("NFC", value):
                 continue
             if value.strip() and text_problem(value.strip()) == "text is not Unicode NFC":
-                name = etree.QName(element).localname
                 errors.append(
                     SchemaErrorItem(
                         line=element.sourceline or 0,
                         column=0,
-                        message=f"Element '{name}': text is not Unicode NFC (LDI-MSG-02)",
+                        message=f"{_node_name(element)}: text is not Unicode NFC (LDI-MSG-02)",
                     )
                 )
     return errors
+
+
+def _node_name(node: etree._Element) -> str:
+    """How an error names the node: ``Element 'GivenName'``, a comment, or a processing
+    instruction (whose tag is a function, not a name: ``QName`` of it raises)."""
+    if isinstance(node, etree._Comment):
+        return "Comment"
+    if isinstance(node, etree._ProcessingInstruction):
+        return f"Processing instruction '{node.target}'"
+    return f"Element '{etree.QName(node).localname}'"
 
 
 _RECORD = "{" + NAMESPACE + "}Record"
