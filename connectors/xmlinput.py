@@ -149,25 +149,47 @@ def texts(
 
 def texts_from(known: Index, names: tuple[str, ...], prefix: str = "") -> dict[str, str | None]:
     """:func:`texts` below an element already indexed (a reader that indexes an element once
-    and takes several groups of fields from it saves walking its children again)."""
-    indexes: dict[tuple[str, ...], Index] = {(): known}
+    and takes several groups of fields from it saves walking its children again).
+
+    Names of one or two steps (all the readers use) take a flat path: the container of a
+    two-step name is indexed once for every name below it; deeper names walk step by step.
+    """
+    below: dict[str, Index | None] = {}
     out: dict[str, str | None] = {}
-    for name in names:
-        parts = _parts(name)
-        node: etree._Element | None = None
-        for depth, part in enumerate(parts):
-            here = parts[:depth]
-            level = indexes.get(here)
-            if level is None:
-                if node is None:
-                    break
-                level = indexes[here] = index(node)
-            found = level.get(part)
-            node = found[0] if found else None
-            if node is None:
-                break
-        out[prefix + name] = _stripped(node)
+    for key, parts in _text_plan(names, prefix):
+        if len(parts) == 1:
+            found = known.get(parts[0])
+        elif len(parts) == 2:
+            container = parts[0]
+            if container in below:
+                level = below[container]
+            else:
+                nodes = known.get(container)
+                level = below[container] = index(nodes[0]) if nodes else None
+            found = level.get(parts[1]) if level is not None else None
+        else:
+            found = _deeper(known, parts)
+        value = found[0].text if found else None
+        if value is not None:
+            value = value.strip() or None
+        out[key] = value
     return out
+
+
+@cache
+def _text_plan(names: tuple[str, ...], prefix: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((prefix + name, _parts(name)) for name in names)
+
+
+def _deeper(known: Index, parts: tuple[str, ...]) -> list[etree._Element] | None:
+    """The elements at a path of three or more steps (first of each name on the way)."""
+    level = known
+    for part in parts[:-1]:
+        nodes = level.get(part)
+        if not nodes:
+            return None
+        level = index(nodes[0])
+    return level.get(parts[-1])
 
 
 def stray_text_line(element: etree._Element) -> int | None:
