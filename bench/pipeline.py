@@ -25,7 +25,7 @@ Measured in a fresh process per size:
    processes), records read, records/s, and peak memory: sampled every 0.2 s as the PSS summed
    over the process and its workers (shared pages counted once), or the process's own peak RSS
    (``ru_maxrss``) if that is higher. Source rows (a child's row plus its related rows) are
-   counted once per seeded data set by a separate, untimed read in the driver process.
+   counted once per seeded data set by a separate, untimed read in a process of its own.
 2. **delta**: 1 % of the Frameworki and RAISE children get a new surname and a later
    last-modified time, and one CTF file comes again (new header time, 1 % of its pupils with a
    new surname); the same sources run again (the SQL sources read after their watermarks).
@@ -434,20 +434,31 @@ def measure(children: int, work: Path, workers: int) -> dict[str, Any]:
 # ----- driver -----
 
 
-def _in_child(children: int, work: Path, workers: int) -> dict[str, Any]:
-    # Seeding and the untimed row count run here: in the measured process they would count in
-    # its peak memory (a first count once left ~1 GB there, which nothing measured had used).
-    demo_seeded = seeded(children)
-    _source_rows(demo_seeded, work)
+def _prepare(children: int, work: Path) -> None:
+    """Seed the sources and count their rows (untimed), in a process of its own."""
+    from adapter.log import configure_logging
+
+    configure_logging("warning", "json")  # the count's per-file log lines would bury the table
+    _source_rows(seeded(children), work)
     shutil.rmtree(work, ignore_errors=True)
-    command = ["--measure", str(children), "--work", str(work), "--workers", str(workers)]
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.pipeline", *command],
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    ).stdout
+
+
+def _in_child(children: int, work: Path, workers: int) -> dict[str, Any]:
+    # Seeding and counting run in a process of their own, and the measurement in another,
+    # both started from this small one: Linux carries a process's peak RSS across exec, so a
+    # measured process forked from one that had seeded would report the seeding's ~1-2 GB as
+    # its own peak.
+    def run(*arguments: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "bench.pipeline", *arguments],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        ).stdout
+
+    run("--prepare", str(children), "--work", str(work))
+    out = run("--measure", str(children), "--work", str(work), "--workers", str(workers))
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
 
@@ -501,7 +512,11 @@ def main() -> int:
         "--workers", type=int, default=2, help="sources run at once (run_sources workers)"
     )
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.prepare:
+        _prepare(args.prepare, args.work)
+        return 0
     if args.measure:
         global _PEAK
         _PEAK = _PeakRss()
