@@ -60,6 +60,8 @@ log = get_logger(__name__)
 #: A body larger than this is not even drained: the connection is closed after the fault.
 _DRAIN_LIMIT: Final = 64 * 1024 * 1024
 _HANDSHAKE_TIMEOUT: Final = 10.0
+_LINGER_SECONDS: Final = 2.0  # how long a refused client may take to read our alert and hang up
+_LINGER_STEP: Final = 0.5
 _IDLE_TIMEOUT: Final = 60.0
 _XML: Final = "text/xml; charset=utf-8"
 
@@ -103,11 +105,14 @@ class _Server(ThreadingHTTPServer):
     def finish_request(self, request: Any, client_address: Any) -> None:
         """Handshake on the connection's own thread, then serve it; refusals are logged."""
         request.settimeout(_HANDSHAKE_TIMEOUT)
+        # The handshake is run by hand: a failing wrap_socket would close the socket itself,
+        # before _close_lingering could let the alert through.
+        tls = self.tls_context.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
         try:
-            tls = self.tls_context.wrap_socket(request, server_side=True)
+            tls.do_handshake()
         except (ssl.SSLError, OSError) as exc:
             log.info("hub.tls_refused", reason=getattr(exc, "reason", None) or type(exc).__name__)
-            request.close()
+            _close_lingering(tls)
             return
         try:
             tls.settimeout(_IDLE_TIMEOUT)
@@ -118,6 +123,27 @@ class _Server(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Never print a traceback: a broken connection is logged by type only."""
         log.warning("hub.connection_error")
+
+
+def _close_lingering(request: socket.socket) -> None:
+    """Close a refused connection so that our TLS alert reaches the client.
+
+    Under TLS 1.3 the client finishes its side of the handshake and sends its request before we
+    have checked its certificate. Closing a socket with that request unread makes the kernel
+    answer with a reset, which can overtake our alert: the client then sees a bare EOF and takes
+    a refusal (LDI-TRN-02, permanent) for a dropped line (transient). So: stop writing, read and
+    discard until the client hangs up or a short grace period ends, then close.
+    """
+    try:
+        request.shutdown(socket.SHUT_WR)
+        request.settimeout(_LINGER_STEP)
+        deadline = time.monotonic() + _LINGER_SECONDS
+        while time.monotonic() < deadline and request.recv(65536):
+            pass
+    except OSError:
+        pass  # the client went first; nothing left to protect
+    finally:
+        request.close()
 
 
 class _Handler(BaseHTTPRequestHandler):

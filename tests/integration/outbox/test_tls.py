@@ -5,9 +5,11 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -63,6 +65,32 @@ def test_a_client_certificate_from_another_ca_is_refused_by_the_hub(hub: Running
     rogue_cert, rogue_key = hub.pki.rogue_client
     code = refused_code(delivery_for(hub, client_certificate=rogue_cert, client_key=rogue_key))
     assert code == "TLS_REFUSED"
+
+
+def _send_and_read(tls: ssl.SSLSocket, body: bytes) -> bytes:
+    tls.sendall(body)
+    return tls.recv(1)
+
+
+def test_the_hubs_refusal_is_not_overtaken_by_a_reset(hub: RunningHub) -> None:
+    """A refused TLS 1.3 client that is slow to read still gets the alert, not a reset."""
+    rogue_cert, rogue_key = hub.pki.rogue_client
+    context = ssl.create_default_context(cafile=hub.pki.ca)
+    context.load_cert_chain(rogue_cert, rogue_key)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    host, port = urlsplit(hub.url).hostname, urlsplit(hub.url).port
+    assert host is not None and port is not None
+    with (
+        socket.create_connection((host, port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        # TLS 1.3: our side of the handshake is done before the hub has checked us. Like an
+        # HTTP client, send the head, then (after the hub has refused) the body, then read.
+        tls.sendall(b"POST /ldi/v1 HTTP/1.1\r\nHost: hub\r\nContent-Length: 2\r\n\r\n")
+        time.sleep(0.3)
+        with pytest.raises(ssl.SSLError) as raised:
+            _send_and_read(tls, b"{}")
+    assert "alert" in str(raised.value).lower()
 
 
 @pytest.fixture
