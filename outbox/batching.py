@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import Connection, and_, exists, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, select, update
 
 from ldi import NAMESPACE, SCHEMA_VERSION
 from ldi.safexml import make_parser
@@ -200,12 +200,13 @@ def form_batch(
     )
     # The record order is the order inside the stored document; no per-row write needed.
     chosen_ids = [r.id for r in chosen]
+    claim = (
+        update(entries)
+        .where(entries.c.id.in_(bindparam("ids", expanding=True)))
+        .values(state=EntryState.IN_FLIGHT.value, batch_id=batch_id, updated_at=now)
+    )
     for start in range(0, len(chosen_ids), _CHUNK):
-        conn.execute(
-            update(entries)
-            .where(entries.c.id.in_(chosen_ids[start : start + _CHUNK]))
-            .values(state=EntryState.IN_FLIGHT.value, batch_id=batch_id, updated_at=now)
-        )
+        conn.execute(claim, {"ids": chosen_ids[start : start + _CHUNK]})
     return FormedBatch(batch_id, source_system, len(chosen), len(document))
 
 

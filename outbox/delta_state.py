@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from outbox.bulk import execute_many
@@ -60,9 +60,10 @@ def load_state(
         return {row[0]: DeltaRow(*row) for row in conn.execute(query)}
     wanted = list(source_record_ids)
     found: dict[str, DeltaRow] = {}
+    # The IN list is bound at execution (expanding): SQLAlchemy does not coerce each value.
+    query = query.where(delta_state.c.source_record_id.in_(bindparam("ids", expanding=True)))
     for start in range(0, len(wanted), _CHUNK):
-        part = wanted[start : start + _CHUNK]
-        for row in conn.execute(query.where(delta_state.c.source_record_id.in_(part))):
+        for row in conn.execute(query, {"ids": wanted[start : start + _CHUNK]}):
             found[row[0]] = DeltaRow(*row)
     return found
 
@@ -146,15 +147,15 @@ def contactpoint_ids(
 ) -> dict[str, str]:
     """Known ContactPoint ids of the given records (records without one are absent)."""
     found: dict[str, str] = {}
+    query = (
+        select(delta_state.c.source_record_id, delta_state.c.contactpoint_id)
+        .where(delta_state.c.source_system == source_system)
+        .where(delta_state.c.source_record_id.in_(bindparam("ids", expanding=True)))
+        .where(delta_state.c.contactpoint_id.is_not(None))
+    )
     for start in range(0, len(source_record_ids), _CHUNK):
         part = list(source_record_ids[start : start + _CHUNK])
-        query = (
-            select(delta_state.c.source_record_id, delta_state.c.contactpoint_id)
-            .where(delta_state.c.source_system == source_system)
-            .where(delta_state.c.source_record_id.in_(part))
-            .where(delta_state.c.contactpoint_id.is_not(None))
-        )
-        found.update({row[0]: row[1] for row in conn.execute(query)})
+        found.update({row[0]: row[1] for row in conn.execute(query, {"ids": part})})
     return found
 
 

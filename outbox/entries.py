@@ -187,6 +187,16 @@ def enqueue_prepared(
     return EnqueueResult(queued=queued, superseded=superseded)
 
 
+#: The latest queued version of each of some records. IN lists are bound at execution
+#: (``expanding``): built into the statement, SQLAlchemy coerces every value one by one.
+_LATEST_VERSIONS = (
+    select(entries.c.source_record_id, func.max(entries.c.version))
+    .where(entries.c.source_system == bindparam("system"))
+    .where(entries.c.source_record_id.in_(bindparam("ids", expanding=True)))
+    .group_by(entries.c.source_record_id)
+)
+
+
 def _enqueue_chunk(
     conn: Connection,
     keys: KeyRing,
@@ -195,14 +205,7 @@ def _enqueue_chunk(
     at: datetime,
 ) -> int:
     ids = [item.source_record_id for item in chunk]
-    latest = dict(
-        conn.execute(
-            select(entries.c.source_record_id, func.max(entries.c.version))
-            .where(entries.c.source_system == source_system)
-            .where(entries.c.source_record_id.in_(ids))
-            .group_by(entries.c.source_record_id)
-        ).all()
-    )
+    latest = dict(conn.execute(_LATEST_VERSIONS, {"system": source_system, "ids": ids}).all())
     for item in chunk:
         previous = latest.get(item.source_record_id)
         if previous is not None and item.version <= previous:
@@ -216,7 +219,7 @@ def _enqueue_chunk(
         result = conn.execute(
             update(entries)
             .where(entries.c.source_system == source_system)
-            .where(entries.c.source_record_id.in_(list(latest)))
+            .where(entries.c.source_record_id.in_(bindparam("ids", expanding=True)))
             .where(entries.c.state == EntryState.PENDING.value)
             .values(
                 state=EntryState.SUPERSEDED.value,
@@ -224,7 +227,8 @@ def _enqueue_chunk(
                 key_id=None,
                 updated_at=at,
                 finished_at=at,
-            )
+            ),
+            {"ids": list(latest)},
         )
         superseded = result.rowcount
     rows = []
@@ -272,14 +276,14 @@ def set_state(
     if error_code is not None:
         values.update(last_error_code=error_code, last_error_message=error_message)
     moved = 0
+    statement = (
+        update(entries)
+        .where(entries.c.message_id.in_(bindparam("ids", expanding=True)))
+        .where(entries.c.state == expected.value)
+        .values(**values)
+    )
     for start in range(0, len(message_ids), _CHUNK):
-        part = list(message_ids[start : start + _CHUNK])
-        result = conn.execute(
-            update(entries)
-            .where(entries.c.message_id.in_(part))
-            .where(entries.c.state == expected.value)
-            .values(**values)
-        )
+        result = conn.execute(statement, {"ids": list(message_ids[start : start + _CHUNK])})
         moved += result.rowcount
     return moved
 

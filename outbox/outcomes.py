@@ -211,13 +211,14 @@ def _move_entries(
             "finished_at": now,
         }
         if code is None:  # one statement per 500 ids: the common, fast path
+            statement = (
+                update(entries)
+                .where(entries.c.message_id.in_(bindparam("ids", expanding=True)))
+                .where(in_batch)
+                .values(**values)
+            )
             for start in range(0, len(message_ids), _CHUNK):
-                conn.execute(
-                    update(entries)
-                    .where(entries.c.message_id.in_(message_ids[start : start + _CHUNK]))
-                    .where(in_batch)
-                    .values(**values)
-                )
+                conn.execute(statement, {"ids": message_ids[start : start + _CHUNK]})
             continue
         values.update(last_error_code=code, last_error_message=bindparam("msg"))
         conn.execute(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from outbox.bulk import execute_many
@@ -54,15 +54,15 @@ def resolve(
     conn: Connection, source_system: str, source_record_ids: Sequence[str], *, now: datetime
 ) -> None:
     """Close the open items of records that have now been matched."""
+    statement = (
+        update(worklist)
+        .where(worklist.c.source_system == source_system)
+        .where(worklist.c.source_record_id.in_(bindparam("ids", expanding=True)))
+        .where(worklist.c.resolved_at.is_(None))
+        .values(resolved_at=now)
+    )
     for start in range(0, len(source_record_ids), _CHUNK):
-        part = list(source_record_ids[start : start + _CHUNK])
-        conn.execute(
-            update(worklist)
-            .where(worklist.c.source_system == source_system)
-            .where(worklist.c.source_record_id.in_(part))
-            .where(worklist.c.resolved_at.is_(None))
-            .values(resolved_at=now)
-        )
+        conn.execute(statement, {"ids": list(source_record_ids[start : start + _CHUNK])})
 
 
 def open_items(conn: Connection, *, source_system: str | None = None) -> list[WorkItem]:
