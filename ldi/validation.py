@@ -41,19 +41,23 @@ class BatchCheck:
         return sum(1 for b in self.breaches if b)
 
 
-def _all_nfc(root: etree._Element) -> bool:
+def _all_nfc(root: etree._Element, data: bytes | None = None) -> bool:
     """True only if every value :func:`_nfc_errors` looks at is NFC (False: walk them all).
 
-    Element text: a substring of NFC text is NFC (normalisation works per starter-led run,
-    and a run cut short by a substring boundary composes no differently), so one check of all
-    the document's text, concatenated in C, covers every element's text. Attribute values are
-    joined with a newline, which never composes or reorders with anything. Comments and
-    processing instructions (whose text and pseudo-attributes the walk also checks) are rare:
-    their presence sends the document down the walk.
+    A substring of NFC text is NFC (normalisation works per starter-led run, and a run cut
+    short by a substring boundary composes no differently). So when the parsed bytes are at
+    hand, are UTF-8 and hold no reference (``&``: a value may then differ from its bytes), one
+    check of the whole document covers every text and attribute value in it. Otherwise element
+    text is checked concatenated (in C), and attribute values joined with a newline, which
+    never composes or reorders with anything. Comments and processing instructions (whose text
+    and pseudo-attributes the walk also checks) are rare: their presence sends the document
+    down the walk.
     """
     if next(root.iter(etree.Comment, etree.ProcessingInstruction), None) is not None:
         return False
     is_nfc = unicodedata.is_normalized
+    if data is not None and b"&" not in data and _is_utf8(root):
+        return data.isascii() or is_nfc("NFC", data.decode("utf-8"))
     text = etree.tostring(root, method="text", encoding=str)
     if not (text.isascii() or is_nfc("NFC", text)):
         return False
@@ -61,9 +65,15 @@ def _all_nfc(root: etree._Element) -> bool:
     return attributes.isascii() or is_nfc("NFC", attributes)
 
 
-def _nfc_errors(root: etree._Element) -> list[SchemaErrorItem]:
+def _is_utf8(root: etree._Element) -> bool:
+    """Whether the document was read as UTF-8 (as declared, or by default)."""
+    encoding = root.getroottree().docinfo.encoding or "UTF-8"
+    return encoding.upper().replace("-", "") in ("UTF8", "ASCII", "USASCII")
+
+
+def _nfc_errors(root: etree._Element, data: bytes | None = None) -> list[SchemaErrorItem]:
     """LDI-MSG-02 for what the XSD cannot see: text that is not NFC (values never quoted)."""
-    return [] if _all_nfc(root) else _nfc_walk(root)
+    return [] if _all_nfc(root, data) else _nfc_walk(root)
 
 
 def _nfc_walk(root: etree._Element) -> list[SchemaErrorItem]:
@@ -150,7 +160,7 @@ def schema_errors(root: etree._Element, data: bytes | None = None) -> list[Schem
     """
     errors = validate_tree(root if root.getparent() is not None else root.getroottree())
     if not errors:
-        errors = _nfc_errors(root)
+        errors = _nfc_errors(root, data)
     if errors and data is not None:
         return _with_columns(data, errors)
     return errors

@@ -41,29 +41,33 @@ _ALPHABET = [
     "\u2260",  # ≠
 ]
 _TEXT = st.lists(st.sampled_from(_ALPHABET), max_size=6).map("".join)
+# Without the characters lxml writes as references, so that the bytes hold every value as is.
+_UNESCAPED_TEXT = st.lists(
+    st.sampled_from([c for c in _ALPHABET if c not in "<>"]), max_size=6
+).map("".join)
 
 
 @st.composite
-def _trees(draw: st.DrawFn) -> etree._Element:
+def _trees(draw: st.DrawFn, text: st.SearchStrategy[str] = _TEXT) -> etree._Element:
     root = etree.Element("{" + NAMESPACE + "}Root")
     elements = [root]
     for i in range(draw(st.integers(1, 6))):
         parent = elements[draw(st.integers(0, len(elements) - 1))]
         kind = draw(st.sampled_from(["element", "element", "comment", "pi"]))
         if kind == "comment":
-            node = etree.Comment(draw(_TEXT).replace("-", "") or "c")
+            node = etree.Comment(draw(text).replace("-", "") or "c")
             parent.append(node)
         elif kind == "pi":
-            node = etree.ProcessingInstruction("pi", f"v='{draw(_TEXT)}'")
+            node = etree.ProcessingInstruction("pi", f"v='{draw(text)}'")
             parent.append(node)
         else:
             node = etree.SubElement(parent, f"E{i}")
-            node.text = draw(_TEXT) or None
+            node.text = draw(text) or None
             if draw(st.booleans()):
-                node.set("a", draw(_TEXT))
+                node.set("a", draw(text))
             elements.append(node)
-        node.tail = draw(_TEXT) or None
-    root.text = draw(_TEXT) or None
+        node.tail = draw(text) or None
+    root.text = draw(text) or None
     return root
 
 
@@ -87,6 +91,32 @@ def test_fast_path_agrees_with_the_walk(root: etree._Element) -> None:
         if _all_nfc(tree):
             values = [v for e in tree.iter() for v in (e.text, *e.attrib.values()) if v]
             assert all(unicodedata.is_normalized("NFC", v) for v in values)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_trees(_UNESCAPED_TEXT) | _trees())
+def test_whole_document_check_agrees_with_the_walk(root: etree._Element) -> None:
+    """Given the parsed bytes (one check of the whole document), _nfc_errors equals the walk."""
+    data = etree.tostring(root, encoding="UTF-8", xml_declaration=True)
+    reparsed = etree.fromstring(data)
+
+    def with_bytes(tree: etree._Element) -> list[SchemaErrorItem]:
+        return _nfc_errors(tree, data)
+
+    assert _outcome(with_bytes, reparsed) == _outcome(_nfc_walk, reparsed)
+
+
+def test_whole_document_check_is_not_fooled_by_references_or_other_encodings() -> None:
+    """A decomposed é written as a character reference, or in ASCII-looking UTF-16, is found."""
+    as_reference = b"<a>e&#x301;</a>"
+    declaration = '<?xml version="1.0" encoding="UTF-16LE"?>'
+    as_utf16 = (declaration + "<a>e\u0301</a>").encode("utf-16-le")
+    assert as_utf16.isascii()  # every byte < 0x80, yet the text is not NFC
+    for data in (as_reference, as_utf16):
+        root = etree.fromstring(data)
+        assert [e.message for e in _nfc_errors(root, data)] == [
+            "Element 'a': text is not Unicode NFC (LDI-MSG-02)"
+        ]
 
 
 def _batch_with(given_name: str) -> bytes:
