@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from adapter.exit_codes import EXIT_UNUSABLE
+from adapter.heap import freeze_startup_heap
 from adapter.log import configure_logging
 from hub.config import HubConfig, load_config
 from hub.files import FileProcessor
@@ -81,6 +82,7 @@ def serve_command(config_path: Path) -> None:
         click.echo(f"hub: cannot start ({exc.__class__.__name__}: {exc})", err=True)
         hub.store.close()
         raise SystemExit(EXIT_UNUSABLE) from exc
+    freeze_startup_heap()
     click.echo(f"hub: serving {hub.url}/ldi/v1 (WSDL at {hub.url}/ldi/v1?wsdl)")
     while not stop.wait(0.5):
         pass

@@ -31,6 +31,7 @@ from multiprocessing.context import SpawnProcess
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 
+from adapter.heap import freeze_startup_heap
 from adapter.log import configure_logging, get_logger
 from hub.processing import PreparedBatch, Processor, prepare_element
 from hub.store import Store
@@ -56,6 +57,7 @@ def _init_preparer(inbox: Queue[Handed], log_level: str) -> None:
     global _outbox  # per-process state of the pool's one worker
     _outbox = inbox
     configure_logging(log_level)
+    freeze_startup_heap()
 
 
 def _ready() -> None:
@@ -81,6 +83,7 @@ def run_worker(store_url: str, log_level: str, stop: Event, inbox: Queue[Handed]
     configure_logging(log_level)
     store = Store.open(store_url)
     processor = Processor(store)
+    freeze_startup_heap()
     received: dict[int, PreparedBatch] = {}
     started: dict[int, float] = {}  # seq -> when the preparer said it started on it
 

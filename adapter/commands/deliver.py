@@ -20,6 +20,7 @@ import click
 from adapter.commands.store_access import config_option, emit, fail, json_option, opened
 from adapter.config import AdapterConfig
 from adapter.exit_codes import EXIT_FINDINGS, EXIT_OK
+from adapter.heap import freeze_startup_heap
 from ldi.errors import ConfigError, StoreError
 from outbox import audit
 from outbox.delivery import RunSummary, Worker, WorkerHalted, run_lanes, worker_id
@@ -88,6 +89,7 @@ def deliver_until(
                         prune_after_days=config.store.prune_sent_after_days if lane == 0 else None,
                     )
                 )
+            freeze_startup_heap()
             return run_lanes(lanes, until_empty=until_empty, stop=stop)
     finally:
         for transport in transports:
