@@ -27,13 +27,14 @@ output, a mapping or code-table change re-sends exactly the records whose output
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from adapter import held
 from connectors.base import SourceRecord
@@ -65,6 +66,13 @@ class SourceCounts:
     omitted: int = 0  # incomplete optional elements left out by the mapping
     quarantined: int = 0
 
+    def add(self, other: SourceCounts) -> None:
+        """Add the counts of another share of the same run (``run --workers``)."""
+        for name in _COUNTED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.held_by_rule.update(other.held_by_rule)
+        self.reductions.update(other.reductions)
+
     @property
     def queued(self) -> int:
         """Everything queued: upserts and withdrawals (including vanished records)."""
@@ -92,6 +100,9 @@ class SourceCounts:
             "quarantined": self.quarantined,
             "queued": self.queued,
         }
+
+
+_COUNTED = tuple(f.name for f in fields(SourceCounts) if f.type in ("int", int))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +174,10 @@ class DeltaEngine:
                 transaction.commit()
 
     def _decide(self, conn: Connection, chunk: Sequence[Processed]) -> None:
+        if conn.dialect.name == "postgresql":
+            # One chunk of a source at a time, as SQLite's BEGIN IMMEDIATE has it: shares of a
+            # run (or two runs) whose chunks hold the same child must not both find it new.
+            conn.execute(select(func.pg_advisory_xact_lock(_lock_key(self.source_system))))
         ids = [_rid(p) for p in chunk]
         state = load_state(conn, self.source_system, ids)
         entries: list[PreparedEntry] = []
@@ -263,6 +278,12 @@ class DeltaEngine:
             else:
                 transaction.commit()
         self.counts.vanished += len(gone)
+
+
+def _lock_key(source_system: str) -> int:
+    """The PostgreSQL advisory lock of a source system's delta state (a signed 64-bit id)."""
+    digest = hashlib.sha256(b"cpadapter.delta-state:" + source_system.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _last_of_each(chunk: Sequence[Processed]) -> list[Processed]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ldi.models import Breach
@@ -103,12 +103,13 @@ def hold_all(
 def release(conn: Connection, source_system: str, source_record_ids: Iterable[str]) -> None:
     """Records that passed the gate this time are no longer held."""
     ids = list(source_record_ids)
+    statement = (
+        delete(held_records)
+        .where(held_records.c.source_system == source_system)
+        .where(held_records.c.source_record_id.in_(bindparam("ids", expanding=True)))
+    )
     for start in range(0, len(ids), _CHUNK):
-        conn.execute(
-            delete(held_records)
-            .where(held_records.c.source_system == source_system)
-            .where(held_records.c.source_record_id.in_(ids[start : start + _CHUNK]))
-        )
+        conn.execute(statement, {"ids": ids[start : start + _CHUNK]})
 
 
 def release_unseen(conn: Connection, source_system: str, run_id: str) -> int:

@@ -22,12 +22,13 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
-from adapter.config import AdapterConfig, SourceConfig
+from adapter.config import AdapterConfig, SourceConfig, StoreConfig
 from adapter.delta import DeltaEngine, Processed, SourceCounts, iter_chunks
+from adapter.heap import freeze_startup_heap
 from adapter.log import get_logger
 from adapter.mapping_files import load_mapping
-from adapter.sources import DEFAULT_STATE_ROOT, read_source
-from connectors.base import Quarantined, ReadReport, SourceRecord
+from adapter.sources import DEFAULT_STATE_ROOT, is_splittable, read_source
+from connectors.base import Quarantined, ReadReport, Share, SourceRecord
 from ldi.errors import ConfigError, ContactPointError
 from mappings.gate import apply_policies
 from mappings.mapper import Mapper
@@ -143,40 +144,129 @@ def run_source(
     progress: Progress | None = None,
 ) -> SourceRun:
     """Run one source end to end; failures are recorded in the result, not raised."""
-    now = run_at or datetime.now(UTC)
-    run = SourceRun(source.name, source.source_system, str(uuid.uuid4()), now)
-    if not dry_run:
-        _record_start(outbox, run)
+    run = _begin(outbox, source, run_at or datetime.now(UTC), dry_run)
+    part = read_share(
+        source,
+        outbox,
+        run_id=run.run_id,
+        run_at=run.started_at,
+        since=_since(outbox, source),
+        base=base,
+        dry_run=dry_run,
+        state_root=state_root,
+        progress=progress,
+    )
+    return _finish(outbox, source, run, [part], dry_run=dry_run)
+
+
+@dataclass
+class ShareResult:
+    """What reading a source (or one share of it) hands back to the run."""
+
+    counts: SourceCounts = field(default_factory=SourceCounts)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    seen: set[str] | None = None  # source record ids read, kept for a full snapshot only
+    watermark: str | None = None
+    error: tuple[str, str] | None = None  # (code, message) of the failure that stopped it
+
+
+def read_share(
+    source: SourceConfig,
+    outbox: Outbox,
+    *,
+    run_id: str,
+    run_at: datetime,
+    since: str | None,
+    base: Path,
+    dry_run: bool = False,
+    state_root: Path = DEFAULT_STATE_ROOT,
+    share: Share | None = None,
+    progress: Progress | None = None,
+) -> ShareResult:
+    """Read, map, gate and commit a source (or one ``share`` of it), chunk by chunk.
+
+    A failure is returned, not raised: what was committed stays committed, and the run it
+    belongs to is recorded as failed (:func:`_finish`).
+    """
+    result = ShareResult()
     report = ReadReport()
     try:
         mapper = mapper_for(source, base)
-        since = last_watermark(outbox, source.name) if source.snapshot == "incremental" else None
+        engine = DeltaEngine(
+            outbox,
+            source=source.name,
+            source_system=source.source_system,
+            run_id=run_id,
+            run_at=run_at,
+            dry_run=dry_run,
+        )
+        result.counts = engine.counts
+        seen: set[str] = set()
+        high_water = _HighWater(since)
+        records = read_source(source, report, since=since, state_root=state_root, share=share)
+        freeze_startup_heap()  # the mapping, schema and connections live as long as the run
+        for chunk in _process(records, mapper, run_at, seen, high_water, CHUNK_SIZE):
+            engine.process(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        result.seen = seen if source.snapshot == "full" else None
+        result.watermark = high_water.value
+    except ContactPointError as exc:
+        result.error = (exc.code, exc.message)
+        log.error("run.failed", source=source.name, share=str(share or ""), code=exc.code)
+    result.quarantined = list(report.quarantined)
+    result.counts.quarantined = len(report.quarantined)
+    return result
+
+
+def _since(outbox: Outbox, source: SourceConfig) -> str | None:
+    return last_watermark(outbox, source.name) if source.snapshot == "incremental" else None
+
+
+def _begin(outbox: Outbox, source: SourceConfig, run_at: datetime, dry_run: bool) -> SourceRun:
+    run = SourceRun(source.name, source.source_system, str(uuid.uuid4()), run_at)
+    if not dry_run:
+        _record_start(outbox, run)
+    return run
+
+
+def _finish(
+    outbox: Outbox,
+    source: SourceConfig,
+    run: SourceRun,
+    parts: list[ShareResult],
+    *,
+    dry_run: bool,
+) -> SourceRun:
+    """Add up the parts; after a complete full snapshot, withdraw what vanished; record."""
+    for part in parts:
+        run.counts.add(part.counts)
+        run.quarantined.extend(part.quarantined)
+    failure = next((p.error for p in parts if p.error is not None), None)
+    if failure is None and source.snapshot == "full" and not run.quarantined:
+        seen: set[str] = set().union(*(p.seen or () for p in parts))
         engine = DeltaEngine(
             outbox,
             source=source.name,
             source_system=source.source_system,
             run_id=run.run_id,
-            run_at=now,
+            run_at=run.started_at,
             dry_run=dry_run,
         )
-        run.counts = engine.counts
-        seen: set[str] = set()
-        high_water = _HighWater(since)
-        records = read_source(source, report, since=since, state_root=state_root)
-        for chunk in _process(records, mapper, now, seen, high_water, CHUNK_SIZE):
-            engine.process(chunk)
-            if progress is not None:
-                progress(len(chunk))
-        run.quarantined = list(report.quarantined)
-        engine.counts.quarantined = len(report.quarantined)
-        if source.snapshot == "full" and not report.quarantined:
+        try:
             engine.withdraw_vanished(seen)
-        run.watermark = high_water.value if source.snapshot == "incremental" else None
+        except ContactPointError as exc:
+            failure = (exc.code, exc.message)
+            log.error("run.failed", source=source.name, code=exc.code)
+        run.counts.vanished += engine.counts.vanished
+    if failure is None:
         run.status = "ok"
-    except ContactPointError as exc:
-        run.status, run.error_code, run.error_message = "failed", exc.code, exc.message
-        run.quarantined = list(report.quarantined)
-        log.error("run.failed", source=source.name, code=exc.code)
+        if source.snapshot == "incremental":
+            marks = [p.watermark for p in parts if p.watermark is not None]
+            run.watermark = max(marks) if marks else None
+    else:
+        run.status = "failed"
+        run.error_code, run.error_message = failure
     run.finished_at = datetime.now(UTC)
     if not dry_run:
         _record_end(outbox, run)
@@ -202,18 +292,21 @@ def run_sources(
 ) -> list[SourceRun]:
     """Run every enabled source (or the named ones); the results in configuration order.
 
-    One after the other by default. With ``workers`` > 1, up to that many sources run at once,
-    each in a process of its own with its own connection to the store (sources share no state:
-    each has its own source system, delta state and run history; the store serialises their
-    chunk transactions). The source that read most in its last completed run starts first;
-    ``progress`` then hears of a source's records when the source has finished.
+    One after the other by default. With ``workers`` > 1, up to that many processes work at
+    once, each with its own connection to the store (sources share no state: each has its own
+    source system, delta state and run history; the store serialises chunk transactions). A
+    source whose connector is splittable (file drops) is read in :data:`SHARES_PER_WORKER` x
+    ``workers`` shares, so that one large source does not keep one core busy while the other
+    waits. Sources that cannot be split start first, the one that read most in its last
+    completed run first; the shares then fill the gaps. ``progress`` hears of a source's
+    records when the whole source has finished.
     """
     chosen = (
         [config.source(n) for n in names] if names else [s for s in config.sources if s.enabled]
     )
-    if workers > 1 and len(chosen) > 1:
+    if workers > 1 and (len(chosen) > 1 or any(is_splittable(s) for s in chosen)):
         return _run_in_processes(
-            config, chosen, outbox, base, dry_run, state_root, progress, workers
+            config.store, chosen, outbox, base, dry_run, state_root, progress, workers
         )
     return [
         run_source(
@@ -227,6 +320,11 @@ def run_sources(
         )
         for s in chosen
     ]
+
+
+#: Shares per worker process of a splittable source: more shares balance the processes' ends
+#: better; each costs a listing of the source and a little start-up.
+SHARES_PER_WORKER = 4
 
 
 def _last_read(outbox: Outbox, source: str) -> int:
@@ -245,21 +343,58 @@ def _last_read(outbox: Outbox, source: str) -> int:
     return read if isinstance(read, int) else 0
 
 
-def _run_in_process(
-    config: AdapterConfig, name: str, base: Path, dry_run: bool, state_root: Path
-) -> SourceRun:
-    """One source in a worker process, with a store connection of its own."""
-    outbox = open_outbox(config.store, base=base, check_schema=False)
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One unit of work for a worker process: a source, or one share of it."""
+
+    index: int  # of the source in the chosen list
+    share: Share | None
+    expected: float  # records expected, from the last completed run
+
+
+def _jobs(outbox: Outbox, chosen: list[SourceConfig], workers: int) -> list[_Job]:
+    """Whole sources first (largest first: they cannot be balanced later), then shares."""
+    whole, shares = [], []
+    for index, source in enumerate(chosen):
+        last = _last_read(outbox, source.name)
+        if is_splittable(source):
+            count = SHARES_PER_WORKER * workers
+            shares += [_Job(index, Share(k, count), last / count) for k in range(count)]
+        else:
+            whole.append(_Job(index, None, last))
+    return sorted(whole, key=lambda j: -j.expected) + sorted(shares, key=lambda j: -j.expected)
+
+
+def _read_in_process(
+    source: SourceConfig,
+    base: Path,
+    store: StoreConfig,
+    job: _Job,
+    run: SourceRun,
+    since: str | None,
+    dry_run: bool,
+    state_root: Path,
+) -> ShareResult:
+    """One job in a worker process, with a store connection of its own."""
+    outbox = open_outbox(store, base=base, check_schema=False)
     try:
-        return run_source(
-            config, config.source(name), outbox, base=base, dry_run=dry_run, state_root=state_root
+        return read_share(
+            source,
+            outbox,
+            run_id=run.run_id,
+            run_at=run.started_at,
+            since=since,
+            base=base,
+            dry_run=dry_run,
+            state_root=state_root,
+            share=job.share,
         )
     finally:
         outbox.close()
 
 
 def _run_in_processes(
-    config: AdapterConfig,
+    store: StoreConfig,
     chosen: list[SourceConfig],
     outbox: Outbox,
     base: Path,
@@ -268,20 +403,41 @@ def _run_in_processes(
     progress: Progress | None,
     workers: int,
 ) -> list[SourceRun]:
-    largest_first = sorted(range(len(chosen)), key=lambda i: -_last_read(outbox, chosen[i].name))
+    jobs = _jobs(outbox, chosen, workers)
+    now = datetime.now(UTC)
+    started = {i: _begin(outbox, chosen[i], now, dry_run) for i in range(len(chosen))}
+    since = {i: _since(outbox, chosen[i]) for i in range(len(chosen))}
+    waiting = {i: sum(1 for j in jobs if j.index == i) for i in range(len(chosen))}
+    parts: dict[int, list[ShareResult]] = {i: [] for i in range(len(chosen))}
+    runs: dict[int, SourceRun] = {}
     # fork: a worker inherits the logging set-up; it opens its own store connection and never
     # touches the connections it inherited (a forked child leaves by os._exit, closing none).
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(workers, len(chosen)), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
         futures = {
-            pool.submit(_run_in_process, config, chosen[i].name, base, dry_run, state_root): i
-            for i in largest_first
+            pool.submit(
+                _read_in_process,
+                chosen[job.index],
+                base,
+                store,
+                job,
+                started[job.index],
+                since[job.index],
+                dry_run,
+                state_root,
+            ): job
+            for job in jobs
         }
-        runs: dict[int, SourceRun] = {}
         for future in as_completed(futures):
-            run = runs[futures[future]] = future.result()
-            if progress is not None:
-                progress(run.counts.read)
+            index = futures[future].index
+            parts[index].append(future.result())
+            waiting[index] -= 1
+            if waiting[index] == 0:
+                run = runs[index] = _finish(
+                    outbox, chosen[index], started[index], parts[index], dry_run=dry_run
+                )
+                if progress is not None:
+                    progress(run.counts.read)
     return [runs[i] for i in range(len(chosen))]
 
 

@@ -17,16 +17,36 @@ from pydantic import BaseModel, ValidationError
 
 from adapter import registry
 from adapter.config import SourceConfig
-from connectors.base import Connector, ConnectorConfig, ConnectorContext, ReadReport, SourceRecord
+from connectors.base import (
+    Connector,
+    ConnectorConfig,
+    ConnectorContext,
+    ReadReport,
+    Share,
+    SourceRecord,
+)
 from ldi.errors import ConfigError, ContactPointError
 
 #: Where connectors keep their private state (processed-file hashes, downloads), per source.
 DEFAULT_STATE_ROOT = Path("var") / "state"
 
 
-def build_connector(source: SourceConfig, *, state_root: Path = DEFAULT_STATE_ROOT) -> Connector:
-    """The connector of ``source``, not yet connected (connectors connect lazily)."""
+def is_splittable(source: SourceConfig) -> bool:
+    """Whether the connector of ``source`` can read it in shares (``splittable = True``)."""
+    return bool(getattr(registry.load(registry.CONNECTORS, source.kind), "splittable", False))
+
+
+def build_connector(
+    source: SourceConfig, *, state_root: Path = DEFAULT_STATE_ROOT, share: Share | None = None
+) -> Connector:
+    """The connector of ``source``, not yet connected (connectors connect lazily); with
+    ``share``, one that reads only that part of the source (splittable connectors only)."""
     factory = registry.load(registry.CONNECTORS, source.kind)
+    if share is not None and not getattr(factory, "splittable", False):
+        raise ConfigError(
+            f"source {source.name!r}: connector kind {source.kind!r} cannot be read in shares",
+            code="CFG-SHARE",
+        )
     options = source.options
     if not isinstance(options, ConnectorConfig):
         raw = options.model_dump() if isinstance(options, BaseModel) else options
@@ -38,16 +58,16 @@ def build_connector(source: SourceConfig, *, state_root: Path = DEFAULT_STATE_RO
             ) from exc
     state_dir = state_root / source.name
     state_dir.mkdir(parents=True, exist_ok=True)
-    connector: Connector = factory(options, ConnectorContext(source.name, state_dir))
+    connector: Connector = factory(options, ConnectorContext(source.name, state_dir, share))
     return connector
 
 
 @contextmanager
 def open_connector(
-    source: SourceConfig, *, state_root: Path = DEFAULT_STATE_ROOT
+    source: SourceConfig, *, state_root: Path = DEFAULT_STATE_ROOT, share: Share | None = None
 ) -> Iterator[Connector]:
     """``build_connector`` as a context manager that always closes the connector."""
-    connector = build_connector(source, state_root=state_root)
+    connector = build_connector(source, state_root=state_root, share=share)
     try:
         yield connector
     finally:
@@ -68,9 +88,11 @@ def read_source(
     *,
     since: str | None = None,
     state_root: Path = DEFAULT_STATE_ROOT,
+    share: Share | None = None,
 ) -> Iterator[SourceRecord]:
-    """Stream every record of ``source`` (or those changed after ``since``); closes at the end."""
-    with open_connector(source, state_root=state_root) as connector:
+    """Stream every record of ``source`` (or those changed after ``since``; or of ``share``
+    only); closes at the end."""
+    with open_connector(source, state_root=state_root, share=share) as connector:
         yield from connector.read(report, since=since)
 
 

@@ -13,6 +13,7 @@ aside; it never stops the rest of the source.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,11 +82,43 @@ class ConnectorConfig(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class Share:
+    """One of ``count`` disjoint parts of a source, so that a large source can be read by
+    several processes at once (``run --workers``).
+
+    A unit (a file, named by its primary file name) belongs to the share its name hashes to.
+    The hash, not a position in a listing, decides: processes that list the source at slightly
+    different moments still agree on who owns each unit, so none is read twice, and a unit one
+    of them did not see yet waits for the next run.
+    """
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"share {self.index} of {self.count} does not exist")
+
+    def owns(self, unit: str) -> bool:
+        """Whether the unit named ``unit`` is this share's to read."""
+        # A cryptographic hash: export names differ in a digit or two, and a linear one (CRC)
+        # maps such names to the same share.
+        digest = hashlib.blake2b(unit.encode("utf-8"), digest_size=8).digest()
+        return int.from_bytes(digest, "big") % self.count == self.index
+
+    def __str__(self) -> str:
+        return f"{self.index + 1}/{self.count}"
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectorContext:
     """What the adapter hands a connector besides its settings."""
 
     source_name: str
     state_dir: Path  # private working directory (processed-file hashes, downloads)
+    #: Read only this part of the source. Given only to a connector whose class says
+    #: ``splittable = True`` (an optional class attribute: without it, a connector is read whole).
+    share: Share | None = None
 
 
 @runtime_checkable

@@ -172,7 +172,9 @@ class FileDrop:
         self.reader = config.reader()
         self.pattern = (config.pattern or self.reader.default_pattern).casefold()
         self._sleep = sleep
-        self._work = context.state_dir / "work"
+        share = context.share
+        # A share has a work folder of its own: the shares of a run clear and fill theirs at once.
+        self._work = context.state_dir / ("work" if share is None else f"work.{share.index}")
         self._folders_made = False
 
     # ----- public -----
@@ -248,6 +250,8 @@ class FileDrop:
         for name, info in sorted(second.items(), key=lambda kv: (kv[1].mtime, kv[0])):
             if not fnmatchcase(name.casefold(), self.pattern):
                 continue
+            if self.context.share is not None and not self.context.share.owns(name):
+                continue  # another share of this run reads (or refuses) it
             problem = name_problem(name)
             if problem is not None:
                 self._refuse_name(name, problem, report)
@@ -497,9 +501,15 @@ def _hash_file(path: Path) -> str:
 
 
 class FileDropConnector:
-    """Base of the ``localdir`` and ``sftp`` connectors: they differ only in their store."""
+    """Base of the ``localdir`` and ``sftp`` connectors: they differ only in their store.
+
+    Splittable (:class:`~connectors.base.Share`): each share reads the sets whose primary file
+    name it owns. Shares of one run share nothing else but the processed-files state, which
+    they only append to, each for its own sets.
+    """
 
     config_model: ClassVar[type[ConnectorConfig]] = FileDropConfig
+    splittable: ClassVar[bool] = True
 
     def __init__(self, config: FileDropConfig, context: ConnectorContext) -> None:
         self.config = config

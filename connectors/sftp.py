@@ -134,7 +134,12 @@ class SftpFileStore:
             try:
                 self._sftp.stat(path)
             except FileNotFoundError:
-                self._sftp.mkdir(path, mode=0o700)
+                try:
+                    self._sftp.mkdir(path, mode=0o700)
+                except OSError:
+                    # Made meanwhile by another share of the same run: fine. Otherwise
+                    # (stat fails too) the stat's error is the one reported.
+                    self._sftp.stat(path)
 
     def exists(self, folder: str, name: str) -> bool:
         """Whether ``folder/name`` exists on the server."""
