@@ -14,6 +14,7 @@ a permanent generation that collections skip; cycles created later are still col
 from __future__ import annotations
 
 import gc
+import threading
 
 #: Young-generation threshold: CPython's default of 700 allocations runs a collection every few
 #: records; a larger one still bounds cyclic garbage (records are freed by reference counting,
@@ -25,8 +26,13 @@ YOUNG_THRESHOLD = 100_000
 def freeze_startup_heap() -> None:
     """Exempt the objects alive now (imports, configuration) from future collections.
 
-    Call it once a process has finished starting and is about to loop over its work.
+    Call it once a process has finished starting and is about to loop over its work. Only a
+    process's main thread freezes: in ``cpadapter serve`` the pipeline runs on feed threads beside
+    the delivery and HTTP threads, and freezing there would pin their in-flight objects (and any
+    cycles among them) for the life of the service. There the call does nothing.
     """
+    if threading.current_thread() is not threading.main_thread():
+        return
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()

@@ -10,7 +10,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -115,6 +116,14 @@ class Authority:
             engine.dispose()
         return [dict(r._mapping) for r in rows]
 
+    def progress_report(self) -> str:
+        """Runs, outbox states and the end of the service's log: what a timed-out wait shows."""
+        runs = [(r["source"], r["status"], r["error_code"]) for r in self.runs()]
+        states = Counter(self.entry_states().values())
+        log_path = self.root / "serve.log"
+        tail = log_path.read_text(errors="replace").splitlines()[-40:] if log_path.exists() else []
+        return "\n".join([f"runs: {runs}", f"outbox: {dict(states)}", "serve.log:", *tail])
+
     def entry_states(self) -> dict[str, str]:
         """messageId -> state of every outbox entry."""
         engine = self.engine()
@@ -186,14 +195,20 @@ class Served:
             self.process.wait()
 
 
-def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.2) -> None:
-    """Poll ``predicate`` until true, or fail naming ``what``."""
+def wait_for(
+    predicate: Any,
+    timeout: float,
+    what: str,
+    interval: float = 0.2,
+    state: Callable[[], str] | None = None,
+) -> None:
+    """Poll ``predicate`` until true, or fail naming ``what`` (and showing ``state()``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(interval)
-    pytest.fail(f"timed out waiting for {what}")
+    pytest.fail(f"timed out waiting for {what}" + (f"\n{state()}" if state else ""))
 
 
 def make_authority(

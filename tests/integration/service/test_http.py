@@ -73,7 +73,9 @@ def test_health_readiness_and_metrics_match_the_store(
     authority = make_authority(tmp_path, hub_pki, hub_process, schedule="*/3 * * * * *")
     served = authority.serve()
     try:
-        wait_for(lambda: _settled(authority), 40, "runs and delivery")
+        wait_for(
+            lambda: _settled(authority), 40, "runs and delivery", state=authority.progress_report
+        )
         assert requests.get(f"{served.url}/healthz", timeout=5).json() == {"status": "ok"}
         ready = requests.get(f"{served.url}/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
@@ -121,7 +123,9 @@ def test_status_page_in_chromium_shows_sources_and_counts_without_personal_data(
     authority = make_authority(tmp_path, hub_pki, hub_process, schedule="*/3 * * * * *")
     served = authority.serve()
     try:
-        wait_for(lambda: _settled(authority), 40, "runs and delivery")
+        wait_for(
+            lambda: _settled(authority), 40, "runs and delivery", state=authority.progress_report
+        )
         done = Counter(authority.entry_states().values())["done"]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

@@ -39,7 +39,12 @@ def test_feeds_run_on_schedule_never_overlap_and_deliver(
             states = set(authority.entry_states().values())
             return min(per_source["frameworki"], per_source["schools"]) >= 3 and states == {"done"}
 
-        wait_for(settled, 40, "three runs per source and every entry delivered")
+        wait_for(
+            settled,
+            40,
+            "three runs per source and every entry delivered",
+            state=authority.progress_report,
+        )
         code, took = served.stop()
     finally:
         served.kill()
@@ -152,7 +157,12 @@ def test_a_failing_source_does_not_stop_the_others_and_is_alerted_once(
             failed = Counter(r["source"] for r in authority.runs() if r["status"] == "failed")
             return failed["broken"] >= 3 and min(ok["frameworki"], ok["schools"]) >= 3
 
-        wait_for(several_runs, 40, "three failed runs of broken and three good runs of the others")
+        wait_for(
+            several_runs,
+            40,
+            "three failed runs of broken and three good runs of the others",
+            state=authority.progress_report,
+        )
         wait_for(lambda: len(hooks) >= 1, 10, "the alert")
         time.sleep(1.5)  # three more alert checks: nothing new may arrive
         code, _ = served.stop()

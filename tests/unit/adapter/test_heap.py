@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 from collections.abc import Iterator
 
@@ -37,3 +38,15 @@ def test_startup_objects_are_frozen_and_later_cycles_still_collected() -> None:
     del a, b
     gc.collect()
     assert gone() is None
+
+
+@pytest.mark.usefixtures("restored_collector")
+def test_a_thread_other_than_the_main_one_freezes_nothing() -> None:
+    """On a service's feed thread the call leaves the collector as it was."""
+    gc.unfreeze()
+    threshold = gc.get_threshold()
+    worker = threading.Thread(target=freeze_startup_heap)
+    worker.start()
+    worker.join()
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == threshold
