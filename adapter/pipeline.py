@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 
 from sqlalchemy import insert, select, update
@@ -37,7 +38,13 @@ from outbox.store import source_runs
 
 log = get_logger(__name__)
 
-CHUNK_SIZE = 500
+#: Records per chunk: one store transaction each. A commit waits for the disk
+#: (synchronous=FULL): with two workers on 300,000 children, 500-record chunks spent about a
+#: seventh of the run's wall time in commits; 1,000-record chunks cut the run from 52 to 49 s
+#: (2,000: no faster, and 70 MB more at peak than 500; 1,000: 20 MB more).
+CHUNK_SIZE = 1000
+#: Records per XSD pass: the parsed batch is several times its text, so it stays small.
+GATE_BATCH = 500
 
 Progress = Callable[[int], None]
 
@@ -116,7 +123,7 @@ def _process(
     high_water: _HighWater,
     size: int,
 ) -> Iterator[list[Processed]]:
-    """Map each record, then gate a chunk of ``size`` at once (one XSD pass per chunk)."""
+    """Map each record of a chunk of ``size``, then gate it (one XSD pass per GATE_BATCH)."""
     for chunk in iter_chunks(records, size):
         mapped = []
         for record in chunk:
@@ -125,7 +132,10 @@ def _process(
             high_water.observe(record.change_marker)
             mapped.append(result)
         drafts = [m.record for m in mapped if m.record is not None]
-        gated = iter(apply_policies(drafts, run_at=run_at))
+        gated = chain.from_iterable(
+            apply_policies(drafts[start : start + GATE_BATCH], run_at=run_at)
+            for start in range(0, len(drafts), GATE_BATCH)
+        )
         yield [
             Processed(record, m, next(gated) if m.record is not None else None)
             for record, m in zip(chunk, mapped, strict=True)
