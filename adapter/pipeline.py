@@ -28,7 +28,7 @@ from adapter.delta import DeltaEngine, Processed, SourceCounts, iter_chunks
 from adapter.heap import freeze_startup_heap
 from adapter.log import get_logger
 from adapter.mapping_files import load_mapping
-from adapter.sources import DEFAULT_STATE_ROOT, is_splittable, read_source
+from adapter.sources import DEFAULT_STATE_ROOT, is_splittable, open_connector
 from connectors.base import Quarantined, ReadReport, Share, SourceRecord
 from ldi.errors import ConfigError, ContactPointError
 from mappings.gate import apply_policies
@@ -199,7 +199,9 @@ def read_share(
     belongs to is recorded as failed (:func:`_finish`).
     """
     result = ShareResult()
-    report = ReadReport()
+    # Units (files) are put away only once their records are committed; a dry run commits
+    # nothing, so it leaves every file where it was.
+    report = ReadReport(defer_put_away=True)
     try:
         mapper = mapper_for(source, base)
         engine = DeltaEngine(
@@ -213,12 +215,17 @@ def read_share(
         result.counts = engine.counts
         seen: set[str] = set()
         high_water = _HighWater(since)
-        records = read_source(source, report, since=since, state_root=state_root, share=share)
-        freeze_startup_heap()  # the mapping, schema and connections live as long as the run
-        for chunk in _process(records, mapper, run_at, seen, high_water, CHUNK_SIZE):
-            engine.process(chunk)
-            if progress is not None:
-                progress(len(chunk))
+        with open_connector(source, state_root=state_root, share=share) as connector:
+            records = report.count(connector.read(report, since=since))
+            freeze_startup_heap()  # the mapping, schema and connections live as long as the run
+            taken = 0
+            for chunk in _process(records, mapper, run_at, seen, high_water, CHUNK_SIZE):
+                engine.process(chunk)
+                taken += len(chunk)
+                if not dry_run:
+                    report.committed(taken)
+                if progress is not None:
+                    progress(len(chunk))
         result.seen = seen if source.snapshot == "full" else None
         result.watermark = high_water.value
     except ContactPointError as exc:

@@ -14,7 +14,7 @@ aside; it never stops the rest of the source.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -66,13 +66,49 @@ class Quarantined:
 
 @dataclass
 class ReadReport:
-    """Collects what a read set aside; the pipeline reports it beside the records."""
+    """Collects what a read set aside; the pipeline reports it beside the records.
+
+    It also carries the hand-over between a connector that puts units away (a file drop
+    archives a file once read) and a consumer that commits records in chunks: a unit must not
+    be put away, and remembered as read, before the records it handed on are committed, or a
+    crash in between would lose them for good. So a connector hands its put-away step to
+    :meth:`once_committed` instead of running it; with ``defer_put_away`` (the pipeline) the
+    step waits until the consumer says, through :meth:`committed`, that every record handed on
+    up to then is stored. Without it (previews, counts) the step runs at once.
+    """
 
     quarantined: list[Quarantined] = field(default_factory=list)
     units_read: int = 0  # files, pages or queries completed
+    defer_put_away: bool = False
+    handed_on: int = 0  # records the consumer has taken (it counts them: :meth:`count`)
+    _waiting: list[tuple[int, Callable[[], None]]] = field(default_factory=list)
 
     def quarantine(self, item: Quarantined) -> None:
         self.quarantined.append(item)
+
+    def once_committed(self, put_away: Callable[[], None]) -> None:
+        """Run ``put_away`` once every record handed on so far is committed (or now)."""
+        if self.defer_put_away:
+            self._waiting.append((self.handed_on, put_away))
+        else:
+            put_away()
+
+    def count(self, records: Iterator[SourceRecord]) -> Iterator[SourceRecord]:
+        """``records``, counting each as it is taken (the consumer's side of the hand-over)."""
+        for record in records:
+            self.handed_on += 1
+            yield record
+
+    def committed(self, through: int) -> None:
+        """The first ``through`` records handed on are stored: run the steps waiting on them."""
+        while self._waiting and self._waiting[0][0] <= through:
+            _, put_away = self._waiting.pop(0)
+            put_away()
+
+    @property
+    def waiting(self) -> int:
+        """Put-away steps not yet run (left undone when the run fails: read again next time)."""
+        return len(self._waiting)
 
 
 class ConnectorConfig(BaseModel):

@@ -21,8 +21,9 @@ A run of a file-drop source (local folder or SFTP) goes:
    attention, and its reason file says whether any of its records were used.
 
 Records are handed over while the set is read; a set is put away only once the consumer has
-taken its last record, so a run that stops half-way reads that set again next time (at least
-once; the delta engine's content hashes make a repeat harmless). A bad set never stops the run.
+committed its last record (:meth:`~connectors.base.ReadReport.once_committed`), so a run that
+stops half-way reads that set again next time (at least once; the delta engine's content
+hashes make a repeat harmless). A bad set never stops the run.
 The ``since`` watermark of :meth:`~connectors.base.Connector.read` has no use here: the hash
 state is the watermark.
 """
@@ -325,15 +326,22 @@ class FileDrop:
                     count += 1
                     yield record
             except BadFile as exc:
-                processed.remember(digest, Outcome.QUARANTINED, name)
                 note = f" ({count} records were handed on before this)" if count else ""
-                self._quarantine(item, exc.code, exc.message + note, report, digest)
+                reason = exc.message + note
+
+                def set_aside(code: str = exc.code) -> None:
+                    processed.remember(digest, Outcome.QUARANTINED, name)
+                    self._quarantine(item, code, reason, report, digest)
+
+                report.once_committed(set_aside)
                 return
             report.units_read += 1
-            if problems.count:
-                processed.remember(digest, Outcome.QUARANTINED, name)
-                self._quarantine_partly(item, problems, count, report, digest)
-            else:
+
+            def put_away() -> None:
+                if problems.count:
+                    processed.remember(digest, Outcome.QUARANTINED, name)
+                    self._quarantine_partly(item, problems, count, report, digest)
+                    return
                 processed.remember(digest, Outcome.ARCHIVED, name)
                 self._move(item, self.config.archive_dir)
                 log.info(
@@ -343,6 +351,10 @@ class FileDrop:
                     records=count,
                     outcome="archived",
                 )
+
+            # Only once the records handed on are committed (see ReadReport): a crash before
+            # leaves the set in the drop, to be read again.
+            report.once_committed(put_away)
 
     @contextmanager
     def _local(self, item: _Set) -> Iterator[tuple[FileSet, str]]:

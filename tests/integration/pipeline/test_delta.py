@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from lxml import etree
 from sqlalchemy import create_engine, update
 
 from adapter import delta as delta_module
@@ -186,3 +187,54 @@ def test_run_command_with_two_workers(feed: Feed) -> None:
     assert [s["source"] for s in data["sources"]] == ["frameworki", "raise", "schools"]
     assert all(s["status"] == "ok" and s["balanced"] for s in data["sources"])
     assert sum(s["queued"] for s in data["sources"]) == len(feed.queued())
+
+
+def test_a_crash_before_commit_leaves_the_files_of_that_chunk_in_the_drop(
+    feed: Feed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file drop puts a file away only after the chunk holding its last record committed:
+    a crash inside the fourth chunk's transaction leaves those files to be read again, so the
+    re-run queues every pupil (nothing lost) and none twice."""
+    source = feed.config.source("schools")
+    drop = feed.demo / "ctf"
+    files = sorted(p.name for p in drop.glob("*.xml"))
+    pupils = sum(len(etree.parse(str(drop / f)).findall(".//{*}Pupil")) for f in files)
+    real_save = delta_module.save_state
+    calls = {"n": 0}
+
+    def crashing_save(*args: object, **kwargs: object) -> int:
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise RuntimeError("injected crash before commit")
+        return real_save(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("adapter.pipeline.CHUNK_SIZE", 20)  # files hold 12-18 pupils
+    monkeypatch.setattr(delta_module, "save_state", crashing_save)
+    with pytest.raises(RuntimeError, match="injected"):
+        run_source(feed.config, source, feed.outbox, base=feed.base, run_at=RUN_AT)
+    partial = {r.source_record_id for r, _ in feed.queued("MIS891")}
+    assert 0 < len(partial) <= 60
+    left = sorted(p.name for p in drop.glob("*.xml"))
+    assert 0 < len(left) < len(files)  # put away: the files wholly in the committed chunks
+    monkeypatch.setattr(delta_module, "save_state", real_save)
+    run = run_source(feed.config, source, feed.outbox, base=feed.base, run_at=RUN_AT)
+    assert run.status == "ok"
+    assert not list(drop.glob("*.xml"))
+    ids = [r.source_record_id for r, _ in feed.queued("MIS891")]
+    assert len(ids) == len(set(ids))  # nothing twice
+    # Nothing lost: the three committed chunks and the re-run together read every pupil.
+    assert 3 * 20 + run.counts.read >= pupils
+
+
+def test_a_dry_run_leaves_the_files_in_the_drop_for_the_real_run(feed: Feed) -> None:
+    """A dry run commits nothing, so it puts no file away: the real run then queues them all."""
+    source = feed.config.source("schools")
+    drop = feed.demo / "ctf"
+    files = sorted(p.name for p in drop.glob("*.xml"))
+    dry = run_source(feed.config, source, feed.outbox, base=feed.base, dry_run=True)
+    assert dry.counts.upserts > 0
+    assert sorted(p.name for p in drop.glob("*.xml")) == files
+    assert feed.queued("MIS891") == []
+    real = run_source(feed.config, source, feed.outbox, base=feed.base)
+    assert real.counts.upserts == dry.counts.upserts
+    assert not list(drop.glob("*.xml"))
