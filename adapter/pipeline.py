@@ -226,6 +226,8 @@ def read_share(
                     report.committed(taken)
                 if progress is not None:
                     progress(len(chunk))
+            if not dry_run:  # steps the read's end left (after a chunk that ended exactly full)
+                report.committed(taken)
         result.seen = seen if source.snapshot == "full" else None
         result.watermark = high_water.value
     except ContactPointError as exc:

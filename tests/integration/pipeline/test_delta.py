@@ -238,3 +238,16 @@ def test_a_dry_run_leaves_the_files_in_the_drop_for_the_real_run(feed: Feed) -> 
     real = run_source(feed.config, source, feed.outbox, base=feed.base)
     assert real.counts.upserts == dry.counts.upserts
     assert not list(drop.glob("*.xml"))
+
+
+def test_every_file_is_put_away_when_the_last_chunk_is_exactly_full(
+    feed: Feed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last file is put away even when its last record filled the last chunk exactly."""
+    source = feed.config.source("schools")
+    drop = feed.demo / "ctf"
+    pupils = sum(len(etree.parse(str(p)).findall(".//{*}Pupil")) for p in drop.glob("*.xml"))
+    monkeypatch.setattr("adapter.pipeline.CHUNK_SIZE", pupils)
+    run = run_source(feed.config, source, feed.outbox, base=feed.base)
+    assert run.counts.read == pupils
+    assert not list(drop.glob("*.xml"))
