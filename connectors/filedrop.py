@@ -34,7 +34,7 @@ import hashlib
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -526,6 +526,7 @@ class FileDropConnector:
     def __init__(self, config: FileDropConfig, context: ConnectorContext) -> None:
         self.config = config
         self.context = context
+        self._held_open = ExitStack()  # the stores of reads, closed by close()
 
     @contextmanager
     def _store(self) -> Iterator[FileStore]:
@@ -533,9 +534,14 @@ class FileDropConnector:
         yield  # pragma: no cover
 
     def read(self, report: ReadReport, *, since: str | None = None) -> Iterator[SourceRecord]:
-        """See :meth:`FileDrop.read`; ``since`` is ignored (the hash state is the watermark)."""
-        with self._store() as store:
-            yield from FileDrop(self.config, store, self.context).read(report)
+        """See :meth:`FileDrop.read`; ``since`` is ignored (the hash state is the watermark).
+
+        The store (an SFTP session) stays open until :meth:`close`, not only until the last
+        record: a consumer that defers putting sets away until they are committed
+        (:meth:`ReadReport.once_committed`) runs the last steps after the read has ended.
+        """
+        store = self._held_open.enter_context(self._store())
+        yield from FileDrop(self.config, store, self.context).read(report)
 
     def sample(self, limit: int) -> list[SourceRecord]:
         """See :meth:`FileDrop.sample`."""
@@ -543,4 +549,5 @@ class FileDropConnector:
             return FileDrop(self.config, store, self.context).sample(limit)
 
     def close(self) -> None:
-        """Nothing is held between calls: each read or sample opens and closes its store."""
+        """Close the stores of reads (see :meth:`read`); a sample closes its own."""
+        self._held_open.close()
