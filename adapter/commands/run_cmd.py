@@ -180,7 +180,13 @@ def preview_command(
     shown: list[dict[str, Any]] = []
     try:
         with open_connector(source) as connector:
-            records = connector.read(ReadReport()) if record_key else iter(connector.sample(limit))
+            # A full read to find one key, which must change nothing: with put-away deferred
+            # and never committed, no dropped file is archived or remembered as read.
+            records = (
+                connector.read(ReadReport(defer_put_away=True))
+                if record_key
+                else iter(connector.sample(limit))
+            )
             for record in records:
                 if record_key and record.key != record_key:
                     continue
