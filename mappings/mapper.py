@@ -1,8 +1,8 @@
 """Turn one SourceRecord into one LDI Record, as its mapping file says.
 
-The mapping is compiled once (transforms resolved and bound to the code tables, field look-ups
-and target paths resolved) into one small function per item, so that mapping a record is a walk
-over tuples of functions. The result is a *draft*: the envelope (messageId, action, version,
+The mapping is compiled once, when it is loaded: the record's own items and each group's items
+become one generated function each (:mod:`mappings.itemcode`: transforms resolved and bound to
+the code tables, look-ups and target paths written out). The result is a *draft*: the envelope (messageId, action, version,
 ContactPointId) is the delta engine's business, so drafts carry placeholders there.
 
 Only fields the mapping names are read; a case-information column in the source has no path
@@ -14,7 +14,7 @@ so the run report says what was left out and why: nothing disappears silently.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,12 +22,23 @@ from pydantic import BaseModel, ValidationError
 
 from connectors.base import SourceRecord
 from ldi.models import Action, Breach, Record, field_shape
+from mappings.itemcode import (
+    RECORD_PATH,
+    CompiledItem,
+    FillFunction,
+    fill_function,
+    lookup,
+    present,
+    value_function,
+    xml_path,
+)
 from mappings.items import GroupInfo, ItemInfo, groups_of_record, items_of
-from mappings.spec import SELF_ROWS, GroupSpec, ItemSpec, MappingSpec
-from mappings.transforms import Transform, TransformContext, TransformError, resolve
+from mappings.spec import SELF_ROWS, GroupSpec, MappingSpec
+from mappings.transforms import TransformContext
 
 PLACEHOLDER_MESSAGE_ID = "0" * 32
-_RECORD_PATH = "Record[1]"
+#: A pseudo-field the source record id may be taken from: the connector's own key.
+SOURCE_KEY = "__key__"
 
 #: Elements that are dropped (with a note) when incomplete, by their field name.
 _DROPPABLE = frozenset(
@@ -64,18 +75,6 @@ class MapResult:
     deleted: bool = False
 
 
-Row = Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class _CompiledItem:
-    target: str  # XML path, for messages
-    const: Any
-    evaluate: Callable[[Row], Any]  # the item's value from a row; may raise TransformError
-    parent: tuple[str, ...]  # field path of the element holding the value
-    leaf: str  # field name of the value
-
-
 @dataclass(frozen=True, slots=True)
 class _CompiledGroup:
     target: str
@@ -83,81 +82,13 @@ class _CompiledGroup:
     pick: str
     where: tuple[tuple[str, frozenset[str | None]], ...]
     info: GroupInfo
-    items: tuple[_CompiledItem, ...]
+    fill: FillFunction
 
 
 @dataclass
 class _Build:
     tree: dict[str, Any] = field(default_factory=dict)
     breaches: list[Breach] = field(default_factory=list)
-
-
-def _getter(name: str) -> Callable[[Row], Any]:
-    """A field look-up for one name (see :func:`_lookup`), resolved once."""
-    if "." not in name:
-        return lambda row: row.get(name)
-    return lambda row: _lookup(row, name)
-
-
-def _chain(steps: tuple[tuple[Transform, Any], ...], ctx: TransformContext) -> Callable[[Any], Any]:
-    """The transforms of one item as one function of the value."""
-    if not steps:
-        return lambda value: value
-    if len(steps) == 1:
-        ((only, arg),) = steps
-        return lambda value: only(value, arg, ctx)
-
-    def apply(value: Any) -> Any:
-        for transform, step_arg in steps:
-            value = transform(value, step_arg, ctx)
-        return value
-
-    return apply
-
-
-def _compile_item(
-    target: str, spec: ItemSpec, info: ItemInfo, ctx: TransformContext
-) -> _CompiledItem:
-    const = spec.const
-    apply = _chain(tuple((resolve(s.name), s.arg) for s in spec.transforms), ctx)
-    getters = tuple(_getter(f) for f in spec.source_fields)
-    join = spec.join
-    evaluate: Callable[[Row], Any]
-    if const is not None:
-
-        def evaluate(_row: Row) -> Any:
-            return const
-
-    elif info.repeated:
-
-        def evaluate(row: Row) -> Any:
-            values = [apply(raw) for get in getters for raw in _as_list(get(row))]
-            return [v for v in values if v is not None] or None
-
-    elif join is not None:
-
-        def evaluate(row: Row) -> Any:
-            parts = [str(v).strip() for get in getters if _present(v := get(row))]
-            return apply(join.join(parts) if parts else None)
-
-    elif len(getters) == 1:
-        (get,) = getters
-
-        def evaluate(row: Row) -> Any:
-            raw = get(row)
-            return apply(raw if _present(raw) else None)
-
-    else:
-
-        def evaluate(row: Row) -> Any:
-            raw = next((v for get in getters if _present(v := get(row))), None)
-            return apply(raw)
-
-    return _CompiledItem(target, const, evaluate, info.field_path[:-1], info.field_path[-1])
-
-
-def _xml_path(target: str) -> str:
-    return f"{_RECORD_PATH}/" + target.replace(".", "/")
 
 
 class Mapper:
@@ -170,16 +101,18 @@ class Mapper:
         self.spec = spec
         self._context = ctx = TransformContext(code_tables=spec.code_tables)
         record_items = items_of(Record)
-        self._key = _compile_item(
-            "SourceRecordId", spec.source_record_id, record_items["SourceRecordId"], ctx
-        )
+        key = CompiledItem("SourceRecordId", spec.source_record_id, record_items["SourceRecordId"])
+        self._key = value_function(key, ctx)
+        self._key_needs_record_key = SOURCE_KEY in spec.source_record_id.source_fields
         self._deleted = (
-            _compile_item("deleted", spec.deleted, ItemInfo(("deleted",), False, False), ctx)
+            value_function(
+                CompiledItem("deleted", spec.deleted, ItemInfo(("deleted",), False, False)), ctx
+            )
             if spec.deleted is not None
             else None
         )
-        self._items = tuple(
-            _compile_item(t, s, record_items[t], ctx) for t, s in spec.items.items()
+        self._fill = fill_function(
+            [CompiledItem(t, s, record_items[t]) for t, s in spec.items.items()], ctx
         )
         self._groups = tuple(self._compile_group(g, ctx) for g in spec.groups)
 
@@ -187,57 +120,27 @@ class Mapper:
     def _compile_group(spec: GroupSpec, ctx: TransformContext) -> _CompiledGroup:
         info = groups_of_record()[spec.target]
         catalogue = items_of(info.model)
-        items = tuple(
-            _compile_item(f"{spec.target}.{t}", s, catalogue[t], ctx) for t, s in spec.items.items()
+        fill = fill_function(
+            [CompiledItem(f"{spec.target}.{t}", s, catalogue[t]) for t, s in spec.items.items()],
+            ctx,
         )
         where = tuple(
             (name, frozenset(None if v is None else str(v) for v in values))
             for name, values in spec.where.items()
         )
-        return _CompiledGroup(spec.target, spec.rows, spec.pick, where, info, items)
+        return _CompiledGroup(spec.target, spec.rows, spec.pick, where, info, fill)
 
     # ----- evaluation -----
-
-    @staticmethod
-    def _value(item: _CompiledItem, row: Row, build: _Build) -> Any:
-        try:
-            return item.evaluate(row)
-        except TransformError as exc:
-            build.breaches.append(
-                Breach(rule="LDI-MSG-01", path=_xml_path(item.target), message=exc.message)
-            )
-            return None
-
-    @staticmethod
-    def _fill(
-        target: dict[str, Any], items: Sequence[_CompiledItem], row: Row, build: _Build
-    ) -> bool:
-        """Set every item's value under ``target``; True when any non-constant item had one."""
-        filled = False
-        for item in items:
-            try:
-                value = item.evaluate(row)
-            except TransformError as exc:
-                build.breaches.append(
-                    Breach(rule="LDI-MSG-01", path=_xml_path(item.target), message=exc.message)
-                )
-                continue
-            if value is None:
-                continue
-            node = target
-            for step in item.parent:
-                node = node.setdefault(step, {})
-            node[item.leaf] = value
-            filled = filled or item.const is None
-        return filled
 
     def map(self, source: SourceRecord) -> MapResult:
         """Map one source record to a draft Record, or to the breaches that hold it."""
         build = _Build()
-        key = self._value(self._key, {**source.fields, "__key__": source.key}, build)
+        fields = source.fields
+        key_row = {**fields, SOURCE_KEY: source.key} if self._key_needs_record_key else fields
+        key = self._key(key_row, build.breaches)
         key = key if key is not None else source.key
-        deleted = bool(self._deleted and self._value(self._deleted, source.fields, build))
-        self._fill(build.tree, self._items, source.fields, build)
+        deleted = bool(self._deleted and self._deleted(fields, build.breaches))
+        self._fill(fields, build.tree, build.breaches)
         for group in self._groups:
             self._fill_group(group, source, build)
         if build.breaches:
@@ -257,7 +160,7 @@ class Mapper:
         built = []
         for row in rows:
             element: dict[str, Any] = {}
-            if self._fill(element, group.items, row, build):
+            if group.fill(row, element, build.breaches):
                 built.append(element)
         if not built:
             return
@@ -270,7 +173,7 @@ class Mapper:
                 build.breaches.append(
                     Breach(
                         rule="LDI-MSG-01",
-                        path=_xml_path(group.target),
+                        path=xml_path(group.target),
                         message=f"{len(built)} rows for an element that occurs once; "
                         "use pick: first or last in the mapping",
                     )
@@ -283,7 +186,7 @@ class Mapper:
                 build.breaches.append(
                     Breach(
                         rule="LDI-MSG-01",
-                        path=_xml_path(group.target),
+                        path=xml_path(group.target),
                         message=f"{len(existing)} occurrences, at most {group.info.max_occurs}",
                     )
                 )
@@ -331,34 +234,14 @@ def _xml_loc(loc: tuple[int | str, ...]) -> str:
     return "/".join(parts)
 
 
-def _lookup(row: Mapping[str, Any], name: str) -> Any:
-    """A field by name; a dotted name not present as such reaches into nested mappings."""
-    if name in row or "." not in name:
-        return row.get(name)
-    value: Any = row
-    for part in name.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
 def _row_matches(
     row: Mapping[str, Any], where: tuple[tuple[str, frozenset[str | None]], ...]
 ) -> bool:
     for name, allowed in where:
-        value = _lookup(row, name)
-        if (str(value).strip() if _present(value) else None) not in allowed:
+        value = lookup(row, name)
+        if (str(value).strip() if present(value) else None) not in allowed:
             return False
     return True
-
-
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def _drop_incomplete(
@@ -381,7 +264,7 @@ def _drop_incomplete(
             breaches.append(
                 Breach(
                     rule="LDI-MSG-01",
-                    path=f"{_RECORD_PATH}/{_xml_loc(loc)}",
+                    path=f"{RECORD_PATH}/{_xml_loc(loc)}",
                     message=f"mandatory item is missing or invalid ({error['type']})",
                 )
             )
