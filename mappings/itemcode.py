@@ -10,8 +10,8 @@ The generated code holds no text from the mapping file: field names, constants, 
 their arguments and target paths are bound as objects in the function's namespace under
 generated names (``k3``, ``t5``, …), so no YAML value can ever become code. There is no
 expression language either: the generated code can only do what the item kinds below do.
-The source of each generated function is kept on it (``__source__``) and in :mod:`linecache`,
-so a traceback through it shows real lines.
+The source of each generated function is kept on it (``__source__``) and in :mod:`linecache`
+(:mod:`ldi.generated`), so a traceback through it shows real lines.
 
 Item kinds, each with the meaning the mapping format documents (:mod:`mappings.spec`):
 
@@ -29,11 +29,11 @@ reported at once).
 
 from __future__ import annotations
 
-import linecache
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ldi.generated import define_function
 from ldi.models import Breach
 from mappings.items import ItemInfo
 from mappings.spec import ItemSpec
@@ -161,13 +161,7 @@ class _Code:
         self.emit(depth + 1, "v = None")
 
     def build(self, name: str, signature: str) -> Any:
-        source = f"def {name}({signature}):\n" + "\n".join(self.lines) + "\n"
-        filename = f"<mapping {name} {id(self):x}>"
-        exec(compile(source, filename, "exec"), self.namespace)  # noqa: S102 - see docstring
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        function = self.namespace[name]
-        function.__source__ = source
-        return function
+        return define_function(name, signature, self.lines, self.namespace)
 
 
 def fill_function(items: Sequence[CompiledItem], context: TransformContext) -> FillFunction:

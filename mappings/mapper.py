@@ -2,8 +2,9 @@
 
 The mapping is compiled once, when it is loaded: the record's own items and each group's items
 become one generated function each (:mod:`mappings.itemcode`: transforms resolved and bound to
-the code tables, look-ups and target paths written out). The result is a *draft*: the envelope (messageId, action, version,
-ContactPointId) is the delta engine's business, so drafts carry placeholders there.
+the code tables, look-ups and target paths written out). The result is a *draft*: the envelope
+(messageId, action, version, ContactPointId) is the delta engine's business, so drafts carry
+placeholders there.
 
 Only fields the mapping names are read; a case-information column in the source has no path
 into the output. A value that cannot be transformed, or a mandatory child item left empty,
