@@ -129,6 +129,22 @@ def write_record(record: LdiModel) -> WrittenRecord:
 _Writer = Callable[[LdiModel, list[str], list[str], list[str], str, str], None]
 
 
+def _wire_form(kind: Any, bind: Callable[[str, Any], str]) -> str:
+    """The expression giving the wire text of a non-string ``v`` of a field of type ``kind``.
+
+    The field's type is known here, so the common cases skip :func:`_text`'s tests; a value
+    of any other type (a model built without validation) still goes through it.
+    """
+    if kind is bool:
+        return "('true' if v is True else 'false' if v is False else text(v))"
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        table = bind("n", {member: str(member.value) for member in kind})
+        return f"({table}.get(v) or text(v))"
+    if kind is date:
+        return "(v.isoformat() if v.__class__ is date else text(v))"
+    return "text(v)"
+
+
 @cache
 def _attribute_fields(model: type[LdiModel]) -> tuple[str, ...]:
     return tuple(
@@ -147,7 +163,12 @@ def _writer(model: type[LdiModel], top: bool) -> _Writer:
     form (:func:`_text`). ``top``: the ``Record`` itself, whose envelope attributes are the
     delta engine's and whose children are kept apart.
     """
-    namespace: dict[str, Any] = {"escape": _escape_text, "text": _text, "ESC": _ATTRIBUTE_ESCAPES}
+    namespace: dict[str, Any] = {
+        "escape": _escape_text,
+        "text": _text,
+        "ESC": _ATTRIBUTE_ESCAPES,
+        "date": date,
+    }
     body = ["    d = m.__dict__"]
     if not top:
         body += ["    a = ''", "    c = []"]
@@ -194,7 +215,7 @@ def _writer(model: type[LdiModel], top: bool) -> _Writer:
             *([f"{depth}    names.append(v)"] if xml_name in _NAME_TAGS else []),
             f"{depth}    {children}.append({opening} + escape(v) + {closing})",
             f"{depth}else:",
-            f"{depth}    {children}.append({opening} + text(v) + {closing})",
+            f"{depth}    {children}.append({opening} + {_wire_form(inner, bind)} + {closing})",
         ]
     if not top:
         body += [
