@@ -25,23 +25,37 @@ Item kinds, each with the meaning the mapping format documents (:mod:`mappings.s
 A :class:`~mappings.transforms.TransformError` on one item is recorded as an LDI-MSG-01 breach
 with the item's path, and the other items are still evaluated (every problem of a record is
 reported at once).
+
+A chain of built-in transforms is remembered per text value (:data:`MEMO_LIMIT` values per
+chain): birth dates, code values, school and practice codes and names repeat across hundreds of
+thousands of records, and the built-ins are pure functions of the text, the argument and the
+mapping's code tables, all fixed once the mapping is compiled. Only text inputs, only results
+that cannot be changed afterwards (text, dates, flags, numbers, no value) and never a failure
+(a :class:`TransformError` is raised again each time) are remembered; a chain with a plug-in
+transform is never remembered, since a plug-in need not be pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from ldi.generated import define_function
 from ldi.models import Breach
 from mappings.items import ItemInfo
 from mappings.spec import ItemSpec
-from mappings.transforms import TransformContext, TransformError, resolve
+from mappings.transforms import BUILT_IN, TransformContext, TransformError, resolve
 
 RECORD_PATH = "Record[1]"
 
 Row = Mapping[str, Any]
+#: Remembered results per transform chain; past it, new values are computed and not kept, so
+#: a chain over values that never repeat (telephone numbers) costs a bounded amount of memory.
+MEMO_LIMIT = 8192
+#: Result types that are remembered: values nothing can change after the chain returned them.
+_KEEPABLE = frozenset({str, bool, int, type(None), date})
 #: ``fill(row, element, breaches) -> filled``: sets the items' values under ``element`` (a dict
 #: tree of field names); True when any item that is not a constant had a value.
 FillFunction = Callable[[Row, dict[str, Any], list[Breach]], bool]
@@ -80,6 +94,9 @@ def present(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
+_MISS = object()  # not remembered (None is a result that is)
+
+
 class _Code:
     """The lines of one generated function and the objects its names stand for."""
 
@@ -90,6 +107,9 @@ class _Code:
             "lookup": lookup,
             "Breach": Breach,
             "TransformError": TransformError,
+            "MISS": _MISS,
+            "KEEPABLE": _KEEPABLE,
+            "MEMO_LIMIT": MEMO_LIMIT,
         }
 
     def bind(self, prefix: str, value: Any) -> str:
@@ -107,10 +127,30 @@ class _Code:
         return f"r.get({key})" if "." not in field else f"lookup(r, {key})"
 
     def transforms(self, depth: int, item: ItemSpec, variable: str) -> None:
-        for step in item.transforms:
-            transform = self.bind("t", resolve(step.name))
-            argument = self.bind("a", step.arg)
-            self.emit(depth, f"{variable} = {transform}({variable}, {argument}, ctx)")
+        """Statements that pass ``variable`` through the item's transform chain."""
+        calls = [
+            (self.bind("t", resolve(step.name)), self.bind("a", step.arg))
+            for step in item.transforms
+        ]
+        if not calls:
+            return
+        if not all(step.name in BUILT_IN for step in item.transforms):
+            for transform, argument in calls:
+                self.emit(depth, f"{variable} = {transform}({variable}, {argument}, ctx)")
+            return
+        memo = self.bind("m", {})
+        self.emit(depth, f"if {variable}.__class__ is str:")
+        self.emit(depth + 1, f"w = {memo}.get({variable}, MISS)")
+        self.emit(depth + 1, "if w is MISS:")
+        self.emit(depth + 2, f"w = {variable}")
+        for transform, argument in calls:
+            self.emit(depth + 2, f"w = {transform}(w, {argument}, ctx)")
+        self.emit(depth + 2, f"if w.__class__ in KEEPABLE and len({memo}) < MEMO_LIMIT:")
+        self.emit(depth + 3, f"{memo}[{variable}] = w")
+        self.emit(depth + 1, f"{variable} = w")
+        self.emit(depth, "else:")
+        for transform, argument in calls:
+            self.emit(depth + 1, f"{variable} = {transform}({variable}, {argument}, ctx)")
 
     def value(self, depth: int, item: CompiledItem) -> None:
         """Statements that leave the item's value in ``v`` (see the module docstring)."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import mappings.itemcode
+import mappings.transforms
 from ldi.models import Breach
 from mappings.itemcode import CompiledItem, fill_function, lookup, present, value_function
 from mappings.items import ItemInfo
@@ -93,10 +96,12 @@ def test_generated_values_equal_the_plain_meaning(
     except TransformError as exc:
         expected, error = None, exc.message
     assert value(row, breaches) == expected
+    assert value(row, breaches) == expected  # again: a remembered chain result, if any
     if error is None:
         assert breaches == []
     else:
-        assert breaches == [Breach(rule="LDI-MSG-01", path="Record[1]/Child/X", message=error)]
+        expected_breach = Breach(rule="LDI-MSG-01", path="Record[1]/Child/X", message=error)
+        assert breaches == [expected_breach, expected_breach]
 
 
 def test_fill_sets_nested_values_and_reports_every_failing_item() -> None:
@@ -155,3 +160,56 @@ def test_a_traceback_through_generated_code_shows_its_lines() -> None:
 class _Exploding(dict):  # type: ignore[type-arg]
     def get(self, key: Any, default: Any = None) -> Any:
         raise RuntimeError("boom")
+
+
+def _memos(function: Any) -> list[dict[Any, Any]]:
+    """The remembered-results tables a generated function holds (bound under ``m…`` names)."""
+    return [v for k, v in function.__globals__.items() if k.startswith("m") and type(v) is dict]
+
+
+def _item(spec: dict[str, Any]) -> CompiledItem:
+    return CompiledItem("Child.X", ItemSpec.model_validate(spec), ItemInfo(("x",), False, False))
+
+
+def test_a_built_in_chain_remembers_text_values_up_to_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Repeated text is transformed once; past MEMO_LIMIT values nothing more is kept."""
+    monkeypatch.setattr(mappings.itemcode, "MEMO_LIMIT", 3)
+    value = value_function(_item({"from": "d", "transforms": ["trim", "date"]}), CONTEXT)
+    (memo,) = _memos(value)
+    days = [f" 2020-01-{day:02d} " for day in range(1, 8)]
+    results = [value({"d": d}, []) for d in days + days]
+    assert [r.day for r in results] == [*range(1, 8), *range(1, 8)]
+    assert len(memo) == 3
+    assert set(memo) == set(days[:3])
+
+
+def test_a_failing_value_is_not_remembered() -> None:
+    """A TransformError is raised, and reported, every time the value is met."""
+    value = value_function(_item({"from": "d", "transforms": ["date"]}), CONTEXT)
+    breaches: list[Breach] = []
+    assert value({"d": "31/31/2020"}, breaches) is None
+    assert value({"d": "31/31/2020"}, breaches) is None
+    assert len(breaches) == 2
+    assert _memos(value) == [{}]
+
+
+def test_a_chain_with_a_plug_in_is_never_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plug-in need not be pure: it runs for every value, however often it repeats."""
+    calls: list[Any] = []
+
+    def counting(value: Any, _arg: Any, _ctx: TransformContext) -> Any:
+        calls.append(value)
+        return value
+
+    class EntryPoint:
+        def load(self) -> Any:
+            return counting
+
+    monkeypatch.setattr(mappings.transforms, "_plugins", lambda: {"counting": EntryPoint()})
+    value = value_function(_item({"from": "d", "transforms": ["trim", "counting"]}), CONTEXT)
+    for _ in range(3):
+        assert value({"d": " a "}, []) == "a"
+    assert calls == ["a", "a", "a"]
+    assert _memos(value) == []
