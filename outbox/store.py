@@ -10,7 +10,9 @@ Two back ends, one schema:
   the worker, a busy time-out so that a writer waits for the lock instead of failing, and every
   transaction opened with ``BEGIN IMMEDIATE`` so that two writers queue up front rather than
   deadlocking when a reader upgrades to a writer. ``synchronous=FULL``: a commit is on disk
-  before the worker talks to the hub about it, which is what "nothing lost" rests on.
+  before the worker talks to the hub about it, which is what "nothing lost" rests on. The WAL is
+  copied into the database (checkpointed) every :data:`WAL_CHECKPOINT_PAGES` pages rather than
+  SQLite's default 1,000: see there.
 * **PostgreSQL** (production, several workers): row locks with ``FOR UPDATE SKIP LOCKED`` let
   workers claim different batches without waiting on each other (:mod:`outbox.delivery`).
 
@@ -283,6 +285,21 @@ def create_store_engine(
     )
 
 
+#: WAL pages (4 KiB) between automatic checkpoints; SQLite's default is 1,000. A checkpoint
+#: writes the changed pages into the database file and waits for them to reach the disk, and
+#: the store's index pages are scattered over a file of hundreds of megabytes, so that wait is
+#: long (about 16 ms each, measured in the pipeline benchmark at 300,000 children, where 1,000
+#: pages meant one checkpoint every one or two 1,000-record commits and 5 s of the run's wall
+#: time spent waiting in them). Checkpointing every ~100 MB writes a page that many commits
+#: touched once instead of once per commit: the same run went from 44-55 s to 42-46 s.
+#: Durability does not change: every commit still waits for its WAL frames (synchronous=FULL),
+#: and a crash replays the WAL on the next open.
+WAL_CHECKPOINT_PAGES = 25_000
+#: After a checkpoint the WAL file is truncated back to this size if it grew past it (by
+#: default it keeps its largest size for ever).
+WAL_SIZE_LIMIT_BYTES = 128 * 1024 * 1024
+
+
 def _sqlite_engine(url: URL, busy_timeout_seconds: float) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -304,6 +321,8 @@ def _sqlite_engine(url: URL, busy_timeout_seconds: float) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+            cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
         finally:
             cursor.close()
 

@@ -42,6 +42,29 @@ def test_sqlite_runs_in_wal_mode(engine: Engine) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
+def test_sqlite_commits_stay_in_the_wal_until_many_pages_are_written(engine: Engine) -> None:
+    """Commits are durable in the WAL and are not checkpointed every 1,000 pages (SQLite's
+    default), but only after WAL_CHECKPOINT_PAGES: the scattered index pages are written once."""
+    from outbox.store import WAL_CHECKPOINT_PAGES
+
+    assert WAL_CHECKPOINT_PAGES > 3_000
+    raw = engine.raw_connection()  # autocommit: a checkpoint cannot run inside a transaction
+    try:
+        db = raw.driver_connection
+        assert db is not None
+        assert db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("CREATE TABLE filler (body BLOB)")
+        for _ in range(12):  # ~3,000 pages in 12 commits
+            db.execute("INSERT INTO filler VALUES (randomblob(1000000))")
+        busy, frames, checkpointed = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        raw.close()
+    assert busy == 0
+    assert frames >= 2_900  # every commit's pages are still in the WAL: no checkpoint ran
+    assert checkpointed == frames  # the explicit checkpoint copies them all
+
+
 def test_sqlite_store_file_is_private(tmp_path: Path) -> None:
     """A new SQLite store file is created 0600 whatever the umask (IA-SEC-01)."""
     import os
