@@ -239,13 +239,17 @@ def record_bytes(record: LdiModel) -> bytes:
 
 def content_digest(written: WrittenRecord) -> str:
     """SHA-256 of the record's content: each child as lxml serialises it alone (namespace
-    declared on it), the envelope attributes left out; the delta engine's change test."""
-    digest = hashlib.sha256()
+    declared on it), the envelope attributes left out; the delta engine's change test.
+
+    Hashing the concatenation once equals feeding the children one by one (SHA-256 is a
+    stream), and costs one encode and one update instead of one per child.
+    """
+    parts: list[str] = []
     for child in written.children:
         cut = child.index(">")
         if child[cut - 1] == "/":
             cut -= 1
         tag_end = child.find(" ", 0, cut)
         at = cut if tag_end < 0 else tag_end
-        digest.update((child[:at] + _XMLNS + child[at:]).encode())
-    return digest.hexdigest()
+        parts += (child[:at], _XMLNS, child[at:])
+    return hashlib.sha256("".join(parts).encode()).hexdigest()

@@ -38,24 +38,22 @@ def execute_many(conn: Connection, statement: Insert, rows: Sequence[Mapping[str
     processors: list[Callable[[Any], Any] | None] = [
         binds[name].type._cached_bind_processor(conn.dialect) for name in order
     ]
-    converted: list[dict[int, Any]] = [{} for _ in order]
-
-    def value(index: int, raw: Any) -> Any:
-        # Rows share their time stamps and codes: convert each distinct object once. The rows
-        # keep every raw value alive for the whole call, so an id is never reused meanwhile.
-        process = processors[index]
-        if process is None or raw is None:
-            return raw
-        seen = converted[index]
-        key = id(raw)
-        if key not in seen:
-            seen[key] = process(raw)
-        return seen[key]
-
+    # Column by column: rows share their time stamps and codes, so each distinct object is
+    # converted once. The rows keep every raw value alive for the whole call, so an id is
+    # never reused meanwhile.
+    columns: list[list[Any]] = []
+    for name, process in zip(order, processors, strict=True):
+        raw = [row[name] for row in rows]
+        if process is not None:
+            converted: dict[int, Any] = {}
+            for value in raw:
+                if value is not None and id(value) not in converted:
+                    converted[id(value)] = process(value)
+            raw = [None if value is None else converted[id(value)] for value in raw]
+        columns.append(raw)
     if compiled.positional:
-        parameters: list[Any] = [
-            tuple(value(i, row[name]) for i, name in enumerate(order)) for row in rows
-        ]
+        parameters: list[Any] = list(zip(*columns, strict=True))
     else:
-        parameters = [{name: value(i, row[name]) for i, name in enumerate(order)} for row in rows]
+        rows_of_values = zip(*columns, strict=True)
+        parameters = [dict(zip(order, values, strict=True)) for values in rows_of_values]
     conn.exec_driver_sql(str(compiled), parameters)

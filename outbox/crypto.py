@@ -96,12 +96,15 @@ class KeyRing:
 
     keys: Sequence[bytes]
     _ciphers: dict[str, AESGCM] = field(default_factory=dict, init=False, repr=False)
+    _active: tuple[str, AESGCM] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.keys:
             raise StoreError("the key ring is empty", code="STORE-KEY")
         for key in self.keys:
             self._ciphers.setdefault(key_id(key), AESGCM(key))
+        # Found once: every queued record is sealed under it (the ring never changes).
+        self._active = (self.active_id, self._ciphers[self.active_id])
 
     def __repr__(self) -> str:
         return f"KeyRing(ids={self.key_ids})"
@@ -118,9 +121,9 @@ class KeyRing:
 
     def encrypt(self, plaintext: bytes, aad: bytes) -> tuple[str, bytes]:
         """Seal ``plaintext`` under the active key; returns (key id, nonce || ciphertext)."""
-        active = self.active_id
+        active, cipher = self._active
         nonce = os.urandom(NONCE_BYTES)
-        return active, nonce + self._ciphers[active].encrypt(nonce, plaintext, aad)
+        return active, nonce + cipher.encrypt(nonce, plaintext, aad)
 
     def decrypt(self, kid: str, blob: bytes, aad: bytes) -> bytes:
         """Open a payload sealed under key ``kid``; StoreError if the key is absent or it fails."""

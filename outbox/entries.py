@@ -85,12 +85,15 @@ def _enc(text: str) -> bytes:
     return len(data).to_bytes(4, "big") + data
 
 
+_LABEL_ENCODED = _enc(_LABEL.decode())
+
+
 def message_id(source_system: str, source_record_id: str, version: int) -> str:
     """The deterministic messageId of one version of one source record (see module doc)."""
     if version < 1:
         raise ValueError("version must be a positive integer")
     digest = hashlib.sha256(
-        _enc(_LABEL.decode()) + _enc(source_system) + _enc(source_record_id) + _enc(str(version))
+        _LABEL_ENCODED + _enc(source_system) + _enc(source_record_id) + _enc(str(version))
     )
     return digest.hexdigest()[:32]
 
